@@ -1,0 +1,52 @@
+# The two commands: `make run` serves the demo shop, `make test` runs every test.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test install install-dev serve bench clean
+
+MAIL_SINK_PORT ?= 8025
+
+# Without SHOP_MAIL_SERVER, emails go to a local SMTP sink that prints them in this terminal.
+run: install-dev
+	$(FLASK) db upgrade
+	@if $(FLASK) shop is-empty; then $(FLASK) shop seed-demo; fi
+	@echo "Serving the shop on http://$(HOST):$(PORT) (Ctrl+C stops it)"
+	@if [ -z "$$SHOP_MAIL_SERVER" ]; then \
+		echo "Emails are printed here (SMTP sink on 127.0.0.1:$(MAIL_SINK_PORT))"; \
+		$(PYTHON) -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l 127.0.0.1:$(MAIL_SINK_PORT) & \
+		trap "kill $$! 2>/dev/null" EXIT INT TERM; \
+		export SHOP_MAIL_SERVER=127.0.0.1 SHOP_MAIL_PORT=$(MAIL_SINK_PORT); \
+	fi; \
+	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+
+test: install-dev
+	@echo "== tests on SQLite =="
+	TEST_DATABASE_URL= $(PYTHON) -m pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== tests on Postgres ($$TEST_DATABASE_URL) =="; \
+		$(PYTHON) -m pytest; \
+	fi
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+$(VENV)/bin/python:
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+
+$(VENV)/.runtime: requirements.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.runtime $@
+
+bench: install-dev
+	$(PYTHON) bench/catalog_pages.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,120 @@
+"""The shop application factory."""
+import os
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from shop import config as shop_config
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, error pages, commands, template helpers."""
+    app = Flask(
+        __name__,
+        instance_path=shop_config.instance_path(),
+        instance_relative_config=True,
+        template_folder=os.path.join(ROOT, "templates"),
+        static_folder=os.path.join(ROOT, "static"),
+    )
+    configure(app, overrides or {})
+    if app.config["PROXY_FIX"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def configure(app: Flask, overrides: dict) -> None:
+    """Layer the configuration: defaults, instance/config.py, SHOP_* environment, overrides."""
+    app.config.from_mapping(shop_config.DEFAULTS)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("SHOP")
+    app.config.update(overrides)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = shop_config.load_or_create_secret_key(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = shop_config.database_uri(
+            app.config["DATABASE_URL"], app.instance_path
+        )
+    if not app.config.get("MEDIA_PATH"):
+        app.config["MEDIA_PATH"] = os.path.join(app.instance_path, "media")
+    app.config["CURRENCY"] = str(app.config["CURRENCY"]).lower()
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True,
+            **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
+    if app.config["SESSION_COOKIE_SECURE"]:
+        # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, path /.
+        app.config["SESSION_COOKIE_NAME"] = "__Host-session"
+    app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(app.config["SESSION_LIFETIME_DAYS"]))
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind every extension object to the app."""
+    from shop import database
+    from shop.extensions import csrf, db, limiter, login_manager, mail, migrate
+
+    db.init_app(app)
+    database.install_engine_hooks()
+    migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    mail.init_app(app)
+    limiter.init_app(app)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see that page."
+    login_manager.login_message_category = "info"
+
+    from shop.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        if not user_id.isdigit():
+            return None
+        return db.session.get(User, int(user_id))
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach the shop's blueprints."""
+    from shop.account.views import bp as account_bp
+    from shop.admin.views import bp as admin_bp
+    from shop.auth.views import bp as auth_bp
+    from shop.cart.views import bp as cart_bp
+    from shop.catalog.views import bp as catalog_bp
+    from shop.checkout.views import bp as checkout_bp
+    from shop.core.views import bp as core_bp
+
+    for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp):
+        app.register_blueprint(blueprint)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Render error pages in the shop's layout."""
+    from shop.core.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `flask shop ...` command group."""
+    from shop.cli import shop_group
+
+    app.cli.add_command(shop_group)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Add the money filter and the values every page's header needs."""
+    from shop.core.templating import register
+
+    register(app)

@@ -1,0 +1,65 @@
+"""Forms for the account pages."""
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, StringField
+from wtforms.validators import DataRequired, Length, Optional, Regexp
+
+from shop.auth.forms import email_field, new_password_fields, strip
+from shop.services.accounts import MAX_NAME_LENGTH, AddressFields
+from shop.services.passwords import MAX_PASSWORD_LENGTH
+
+
+def upper(value):
+    """Upper-case submitted text, for country codes."""
+    return value.upper() if isinstance(value, str) else value
+
+
+def current_password_field(label: str = "Current password", required: bool = True) -> PasswordField:
+    """Return a field for the password the user has now."""
+    first = DataRequired("Please enter your current password.") if required else Optional()
+    return PasswordField(label, validators=[first, Length(max=MAX_PASSWORD_LENGTH)],
+                         render_kw={"autocomplete": "current-password"})
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Name", filters=[strip], validators=[
+        DataRequired("Please enter your name."), Length(max=MAX_NAME_LENGTH)])
+    email = email_field()
+    current_password = current_password_field("Current password (needed to change your email)", required=False)
+
+
+class PasswordForm(FlaskForm):
+    current_password = current_password_field()
+    password, confirm = new_password_fields("New password")
+
+
+class DeleteAccountForm(FlaskForm):
+    password = current_password_field("Your password")
+
+
+def _text(label: str, max_length: int, required: bool = True, **kwargs) -> StringField:
+    first = DataRequired(f"Please enter the {label.lower()}.") if required else Optional()
+    return StringField(label, filters=[strip], validators=[first, Length(max=max_length)], **kwargs)
+
+
+class AddressForm(FlaskForm):
+    full_name = _text("Full name", 120, render_kw={"autocomplete": "name"})
+    line1 = _text("Address line 1", 200, render_kw={"autocomplete": "address-line1"})
+    line2 = _text("Address line 2", 200, required=False, render_kw={"autocomplete": "address-line2"})
+    city = _text("City", 100, render_kw={"autocomplete": "address-level2"})
+    postal_code = _text("Postal code", 20, render_kw={"autocomplete": "postal-code"})
+    country = StringField("Country code (2 letters, e.g. US)", filters=[strip, upper], validators=[
+        DataRequired("Please enter the country code."),
+        Regexp(r"^[A-Z]{2}\Z", message="Enter the two-letter country code, such as US, GB or DE."),
+    ], render_kw={"autocomplete": "country", "maxlength": 2})
+    phone = StringField("Phone (optional)", filters=[strip], validators=[
+        Optional(), Length(max=40), Regexp(r"^[0-9+()./ -]+\Z", message="Use digits, spaces and + ( ) - . / only.")],
+        render_kw={"autocomplete": "tel"})
+    is_default = BooleanField("Use as my default shipping address")
+
+    def fields_for_service(self) -> AddressFields:
+        """Return the submitted address in the shape the accounts service takes."""
+        return AddressFields(
+            full_name=self.full_name.data, line1=self.line1.data, line2=self.line2.data or "",
+            city=self.city.data, postal_code=self.postal_code.data, country=self.country.data,
+            phone=self.phone.data or "",
+        )

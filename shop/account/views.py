@@ -1,0 +1,129 @@
+"""The shopper's account pages: profile, password, address book and account deletion."""
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from shop.account.forms import AddressForm, DeleteAccountForm, PasswordForm, ProfileForm
+from shop.auth.sessions import end_session, refresh_fingerprint
+from shop.extensions import login_manager
+from shop.services import ShopError, accounts
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+@bp.before_request
+def require_login():
+    """Send visitors who are not logged in to the login page."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.route("", methods=["GET", "POST"])
+def index():
+    """Show and change the name and email."""
+    form = ProfileForm(obj=current_user)
+    if form.validate_on_submit():
+        try:
+            accounts.update_profile(current_user.id, form.name.data, form.email.data, form.current_password.data)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            flash("Your details have been saved.", "success")
+            return redirect(url_for("account.index"))
+    return render_template("account/index.html", form=form)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def password():
+    """Change the password, which logs out every other session."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(current_user.id, form.current_password.data, form.password.data)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            refresh_fingerprint(user)
+            flash("Your password has been changed.", "success")
+            return redirect(url_for("account.index"))
+    return render_template("account/password.html", form=form)
+
+
+@bp.get("/addresses")
+def addresses():
+    """List the address book."""
+    return render_template("account/addresses.html", addresses=accounts.list_addresses(current_user.id))
+
+
+@bp.route("/addresses/new", methods=["GET", "POST"])
+def add_address():
+    """Add an address to the address book."""
+    form = AddressForm()
+    if form.validate_on_submit():
+        try:
+            accounts.add_address(current_user.id, form.fields_for_service(), form.is_default.data)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            flash("The address has been added.", "success")
+            return redirect(url_for("account.addresses"))
+    return render_template("account/address_form.html", form=form, address=None)
+
+
+@bp.route("/addresses/<int(max=2147483647):address_id>/edit", methods=["GET", "POST"])
+def edit_address(address_id: int):
+    """Change an address in the address book."""
+    try:
+        address = accounts.get_address(current_user.id, address_id)
+    except accounts.AddressNotFound:
+        abort(404)
+    form = AddressForm(obj=address)
+    if form.validate_on_submit():
+        try:
+            accounts.update_address(current_user.id, address_id, form.fields_for_service(), form.is_default.data)
+        except accounts.AddressNotFound:
+            abort(404)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            flash("The address has been saved.", "success")
+            return redirect(url_for("account.addresses"))
+    return render_template("account/address_form.html", form=form, address=address)
+
+
+@bp.post("/addresses/<int(max=2147483647):address_id>/default")
+def default_address(address_id: int):
+    """Make an address the default shipping address."""
+    try:
+        accounts.set_default_address(current_user.id, address_id)
+    except accounts.AddressNotFound:
+        abort(404)
+    flash("Your default shipping address has been changed.", "success")
+    return redirect(url_for("account.addresses"))
+
+
+@bp.post("/addresses/<int(max=2147483647):address_id>/delete")
+def delete_address(address_id: int):
+    """Remove an address from the address book."""
+    try:
+        accounts.delete_address(current_user.id, address_id)
+    except accounts.AddressNotFound:
+        abort(404)
+    flash("The address has been deleted.", "success")
+    return redirect(url_for("account.addresses"))
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+def delete():
+    """Delete the account after the password is confirmed."""
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            accounts.delete_account(current_user.id, form.password.data)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            end_session(keep_cart=True)
+            flash("Your account has been deleted. Thank you for shopping with us.", "info")
+            return redirect(url_for("catalog.home"))
+    return render_template("account/delete.html", form=form)

@@ -1,0 +1,108 @@
+"""Registration, login, logout and password reset."""
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from shop.auth import limits
+from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
+from shop.auth.sessions import end_session, enforce_session_limits, start_session
+from shop.core.redirects import safe_local_path
+from shop.services import ShopError, accounts
+from shop.services.mail import deliver_after_request
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+bp.before_app_request(enforce_session_limits)
+
+RESET_SENT = ("If an account exists for that email address, we have sent it a link to reset the password. "
+              "The link works for one hour.")
+
+
+def _after_login_target() -> str:
+    return safe_local_path(request.args.get("next")) or url_for("catalog.home")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account and log it in."""
+    if current_user.is_authenticated:
+        return redirect(url_for("account.index"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_user(form.email.data, form.name.data, form.password.data)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            start_session(user, remember=False)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(_after_login_target())
+    return render_template("auth/register.html", form=form, next=safe_local_path(request.args.get("next")))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limits.login_per_ip
+@limits.login_per_account
+def login():
+    """Log in with email and password."""
+    if current_user.is_authenticated:
+        return redirect(_after_login_target())
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(form.email.data, form.password.data)
+        except ShopError as error:
+            limits.mark_login_failed()
+            flash(str(error), "error")
+        else:
+            start_session(user, remember=form.remember.data)
+            flash(f"Welcome back, {user.name}.", "success")
+            return redirect(_after_login_target())
+    elif form.is_submitted():
+        limits.mark_login_failed()
+    return render_template("auth/login.html", form=form, next=safe_local_path(request.args.get("next")))
+
+
+@bp.post("/logout")
+def logout():
+    """Log out and forget everything in the session."""
+    end_session()
+    flash("You have been logged out.", "info")
+    return redirect(url_for("catalog.home"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limits.reset_per_ip
+@limits.reset_per_account
+def reset_request():
+    """Email a password reset link, saying the same thing whether or not the account exists."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(
+            form.email.data, lambda token: url_for("auth.reset_password", token=token, _external=True)
+        )
+        deliver_after_request()
+        flash(RESET_SENT, "info")
+        return redirect(url_for("auth.login"))
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password through the link from the reset email."""
+    try:
+        accounts.check_reset_token(token)
+    except ShopError as error:
+        flash(str(error), "error")
+        return redirect(url_for("auth.reset_request"))
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.password.data)
+        except ShopError as error:
+            flash(str(error), "error")
+        else:
+            end_session(keep_cart=True)
+            flash("Your password has been changed. Please log in with the new one.", "success")
+            return redirect(url_for("auth.login"))
+    response = render_template("auth/reset_password.html", form=form, token=token)
+    # The token is in this page's URL; don't hand it to other sites as a referrer.
+    return response, 200, {"Referrer-Policy": "no-referrer"}

@@ -1,0 +1,228 @@
+"""Read-side catalogue queries, each a fixed number of SQL statements."""
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from shop.extensions import db
+from shop.models import Category, Product, ProductImage, ProductVariant
+
+SORTS = {
+    "newest": "Newest",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+    "name": "Name",
+}
+DEFAULT_SORT = "newest"
+
+
+@dataclass
+class ProductCard:
+    """What a product listing shows for one product."""
+
+    product: Product
+    min_price_cents: int
+    compare_at_cents: int | None
+    in_stock: bool
+    image: ProductImage | None
+
+
+@dataclass
+class Page:
+    items: list
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def top_categories() -> list[Category]:
+    """Return the top-level categories for navigation."""
+    return list(
+        db.session.scalars(
+            sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.position, Category.name)
+        )
+    )
+
+
+@dataclass
+class CategoryFamily:
+    category: Category
+    ancestors: list[Category]  # root first
+    children: list[Category]
+    subtree_ids: list[int]  # the category and all its descendants
+
+
+def category_family(slug: str) -> CategoryFamily | None:
+    """Return a category with its ancestors, children and subtree, from one query."""
+    categories = list(db.session.scalars(sa.select(Category)))
+    by_id = {category.id: category for category in categories}
+    category = next((c for c in categories if c.slug == slug), None)
+    if category is None:
+        return None
+    ancestors: list[Category] = []
+    parent_id = category.parent_id
+    while parent_id in by_id and by_id[parent_id] not in ancestors:
+        ancestors.insert(0, by_id[parent_id])
+        parent_id = by_id[parent_id].parent_id
+    children = sorted(
+        (c for c in categories if c.parent_id == category.id), key=lambda c: (c.position, c.name)
+    )
+    return CategoryFamily(category, ancestors, children, _descendant_ids(category.id, categories))
+
+
+def _descendant_ids(root_id: int, categories: list[Category]) -> list[int]:
+    children_of: dict[int, list[int]] = {}
+    for category in categories:
+        if category.parent_id is not None:
+            children_of.setdefault(category.parent_id, []).append(category.id)
+    found, frontier = [root_id], [root_id]
+    while frontier:
+        frontier = [
+            child for parent in frontier for child in children_of.get(parent, []) if child not in found
+        ]
+        found.extend(frontier)
+    return found
+
+
+def _min_price():
+    # Correlated and served by the (product_id, price_cents) index: one seek per product.
+    return (
+        sa.select(sa.func.min(ProductVariant.price_cents))
+        .where(ProductVariant.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def _order_by(sort: str, min_price):
+    return {
+        "newest": (Product.created_at.desc(), Product.id.desc()),
+        "price_asc": (min_price.asc(), Product.id.asc()),
+        "price_desc": (min_price.desc(), Product.id.desc()),
+        "name": (Product.name.asc(), Product.id.asc()),
+    }[sort]
+
+
+def _cards(products: list[Product]) -> list[ProductCard]:
+    """Build cards for a page of products with two more queries: prices and stock, then images."""
+    ids = [product.id for product in products]
+    if not ids:
+        return []
+    summary = {
+        row.product_id: row
+        for row in db.session.execute(
+            sa.select(
+                ProductVariant.product_id,
+                sa.func.min(ProductVariant.price_cents).label("min_price"),
+                sa.func.max(ProductVariant.compare_at_cents).label("compare_at"),
+                sa.func.max(ProductVariant.stock).label("max_stock"),
+            )
+            .where(ProductVariant.product_id.in_(ids))
+            .group_by(ProductVariant.product_id)
+        )
+    }
+    images = first_images(ids)
+    cards = []
+    for product in products:
+        row = summary.get(product.id)
+        if row is None:
+            continue  # a product without variants cannot be bought, so it is not listed
+        cards.append(
+            ProductCard(
+                product=product,
+                min_price_cents=row.min_price,
+                compare_at_cents=row.compare_at if row.compare_at and row.compare_at > row.min_price else None,
+                in_stock=(row.max_stock or 0) > 0,
+                image=images.get(product.id),
+            )
+        )
+    return cards
+
+
+def first_images(product_ids) -> dict[int, ProductImage]:
+    """Return each product's first image, in one query."""
+    ids = list(set(product_ids))
+    if not ids:
+        return {}
+    images = db.session.scalars(
+        sa.select(ProductImage)
+        .where(ProductImage.product_id.in_(ids))
+        .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
+    )
+    first: dict[int, ProductImage] = {}
+    for image in images:
+        first.setdefault(image.product_id, image)
+    return first
+
+
+def _listing(condition, sort: str, page: int, per_page: int) -> Page:
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(condition)) or 0
+    page = min(page, max(1, -(-total // per_page)))
+    products = list(
+        db.session.scalars(
+            sa.select(Product)
+            .where(condition)
+            .options(selectinload(Product.brand))
+            .order_by(*_order_by(sort, _min_price()))
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return Page(items=_cards(products), page=page, per_page=per_page, total=total)
+
+
+def category_products(category_ids: list[int], sort: str, page: int, per_page: int) -> Page:
+    """Return one page of active products in the given categories as cards."""
+    condition = sa.and_(Product.category_id.in_(category_ids), Product.is_active.is_(True))
+    return _listing(condition, sort, page, per_page)
+
+
+def search_products(term: str, sort: str, page: int, per_page: int) -> Page:
+    """Return one page of active products whose name matches the term.
+
+    Names only: scanning descriptions made search several times slower on Postgres at 10,000
+    products, and shoppers search for what a product is called.
+    """
+    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    condition = sa.and_(Product.is_active.is_(True), Product.name.ilike(pattern, escape="\\"))
+    return _listing(condition, sort, page, per_page)
+
+
+def featured_products(limit: int = 8) -> list[ProductCard]:
+    """Return featured active products, newest first."""
+    products = list(
+        db.session.scalars(
+            sa.select(Product)
+            .where(Product.is_featured.is_(True), Product.is_active.is_(True))
+            .options(selectinload(Product.brand))
+            .order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(limit)
+        )
+    )
+    return _cards(products)
+
+
+def product_detail(slug: str) -> Product | None:
+    """Return an active product with its brand, category, variants and images loaded."""
+    return db.session.scalar(
+        sa.select(Product)
+        .where(Product.slug == slug, Product.is_active.is_(True))
+        .options(
+            selectinload(Product.variants),
+            selectinload(Product.images),
+            selectinload(Product.brand),
+            selectinload(Product.category),
+        )
+    )

@@ -1,0 +1,229 @@
+"""Checkout, payment and the shopper's order pages."""
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required
+from wtforms.fields.choices import SelectChoice
+from sqlalchemy.orm import selectinload
+
+from shop.checkout.countries import COUNTRIES, country_name
+from shop.checkout.forms import CheckoutForm, TestPaymentForm
+from shop.core.params import page_number
+from shop.extensions import db
+from shop.models import Order, OrderStatus, PaymentStatus
+from shop.services import ShopError, accounts, payments
+from shop.services.cart import clear_cart, read_cart
+from shop.services.checkout import CheckoutDetails, active_shipping_methods, quote_cart
+from shop.services.mail import deliver_after_request
+from shop.services.orders import (
+    OutOfStock, cancel_order, find_order_by_reference, order_token, place_order, record_payment,
+    record_payment_failure, token_allows,
+)
+
+bp = Blueprint("checkout", __name__)
+
+PLACED_ORDERS_KEY = "placed_orders"
+MAX_REMEMBERED_ORDERS = 20
+ORDERS_PER_PAGE = 10
+
+
+@bp.app_context_processor
+def checkout_helpers():
+    return {"country_name": country_name}
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def start():
+    """Show the checkout form and summary; recompute it, or place the order and send the shopper to pay."""
+    cart = read_cart(session)
+    if not cart:
+        flash("Your cart is empty. Add something before checking out.", "info")
+        return redirect(url_for("cart.view"))
+    methods = active_shipping_methods()
+    form = CheckoutForm()
+    form.shipping_method.choices = [SelectChoice(method.id, method.name) for method in methods]
+    if request.method == "GET":
+        _prefill(form, methods)
+
+    valid = form.validate_on_submit()
+    quote = _quote(cart, form, methods)
+    coupon_error = quote.coupon_error
+    if quote.unavailable or not quote.lines:
+        flash("Some items in your cart are no longer available. Please review your cart.", "warning")
+        return redirect(url_for("cart.view"))
+    if not methods:
+        flash("Checkout is closed: no shipping method is available right now.", "error")
+    elif valid and form.place.data and not coupon_error:
+        return _place(cart, form)
+    return render_template("checkout/start.html", form=form, quote=quote, methods=methods,
+                           coupon_error=coupon_error, test_mode=payments.is_test_mode())
+
+
+def _prefill(form: CheckoutForm, methods) -> None:
+    if methods:
+        form.shipping_method.data = methods[0].id
+    if not current_user.is_authenticated:
+        return
+    form.email.data = current_user.email
+    form.name.data = current_user.name
+    address = accounts.default_address(current_user.id)
+    if address is not None:
+        form.name.data = address.full_name
+        form.line1.data = address.line1
+        form.line2.data = address.line2
+        form.city.data = address.city
+        form.postal_code.data = address.postal_code
+        form.country.data = address.country
+        form.phone.data = address.phone
+
+
+def _quote(cart, form: CheckoutForm, methods):
+    """Price the cart as the form stands; a bad coupon is reported and left out of the totals."""
+    method_ids = {method.id for method in methods}
+    method_id = form.shipping_method.data if form.shipping_method.data in method_ids else (
+        methods[0].id if methods else None)
+    country = form.country.data if form.country.data in COUNTRIES else ""
+    return quote_cart(cart, method_id, form.coupon.data or "", country, methods)
+
+
+def _place(cart, form: CheckoutForm):
+    details = CheckoutDetails(
+        email=form.email.data.lower(), name=form.name.data, line1=form.line1.data,
+        line2=form.line2.data or "", city=form.city.data, postal_code=form.postal_code.data,
+        country=form.country.data, phone=form.phone.data or "",
+        shipping_method_id=form.shipping_method.data, coupon_code=form.coupon.data or "",
+    )
+    user_id = current_user.id if current_user.is_authenticated else None
+    try:
+        order = place_order(cart, details, user_id)
+    except OutOfStock as error:
+        flash(str(error), "error")
+        return redirect(url_for("cart.view"))
+    except ShopError as error:
+        flash(str(error), "error")
+        return redirect(url_for("checkout.start"))
+    _remember(order.id)
+    try:
+        payment_url = payments.start_payment(order)
+    except payments.PaymentUnavailable:
+        cancel_order(order.id, "payment could not start")
+        return render_template("checkout/unavailable.html"), 503
+    return redirect(payment_url, code=303)
+
+
+def _remember(order_id: int) -> None:
+    """Let this browser see the order it placed, even as a guest."""
+    placed = [value for value in session.get(PLACED_ORDERS_KEY, []) if isinstance(value, int)]
+    session[PLACED_ORDERS_KEY] = (placed + [order_id])[-MAX_REMEMBERED_ORDERS:]
+
+
+def _placed_here(order: Order) -> bool:
+    placed = session.get(PLACED_ORDERS_KEY)
+    if isinstance(placed, list) and order.id in placed:
+        return True
+    return current_user.is_authenticated and order.user_id == current_user.id
+
+
+def _order_for_reference(reference: str) -> Order:
+    order = find_order_by_reference(reference)
+    if order is None or not _placed_here(order):
+        abort(404)
+    return order
+
+
+@bp.get("/checkout/success")
+def success():
+    """Thank the shopper, empty the cart and show the order; ask the provider when it is not paid yet."""
+    reference = request.args.get("session_id", "")
+    order = _order_for_reference(reference)
+    clear_cart(session)
+    if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+        payments.sync_payment(reference)
+        order = _load_order(Order.id == order.id)
+    deliver_after_request()
+    return render_template("checkout/success.html", order=order, token=order_token(order.number))
+
+
+@bp.get("/checkout/cancel")
+def cancel():
+    """Give back the reservation and return to the cart with its items intact."""
+    order = find_order_by_reference(request.args.get("session_id", ""))
+    if order is None or not _placed_here(order):
+        flash("There was no checkout to cancel. Your cart is unchanged.", "info")
+        return redirect(url_for("cart.view"))
+    if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+        flash(f"Order {order.number} is already paid, so it cannot be cancelled here.", "info")
+        return redirect(url_for("checkout.order_detail", number=order.number, token=order_token(order.number)))
+    # Close the provider's session first, so it cannot be paid while the stock goes back.
+    payments.cancel_payment(order)
+    cancel_order(order.id, "shopper cancelled the payment")
+    flash("Checkout cancelled. Nothing was charged, and your cart is just as you left it.", "info")
+    return redirect(url_for("cart.view"))
+
+
+@bp.route("/checkout/test-payment/<reference>", methods=["GET", "POST"])
+def test_payment(reference: str):
+    """Offer Pay and Decline buttons in place of a real payment provider (test mode only)."""
+    if not payments.is_test_mode():
+        abort(404)
+    order = _order_for_reference(reference)
+    form = TestPaymentForm()
+    if form.validate_on_submit():
+        if form.pay.data:
+            record_payment(order.id, amount_cents=order.total_cents, currency=order.currency,
+                           reference=reference, provider="test")
+            deliver_after_request()
+            return redirect(url_for("checkout.success", session_id=reference), code=303)
+        if form.decline.data:
+            if record_payment_failure(order.id, "declined on the test payment page"):
+                flash("The test payment was declined. Nothing was charged, and your cart is still here.",
+                      "warning")
+                return redirect(url_for("cart.view"))
+            return redirect(url_for("checkout.success", session_id=reference), code=303)
+    return render_template("checkout/test_payment.html", order=order, form=form)
+
+
+def _load_order(*criteria) -> Order | None:
+    return db.session.scalar(
+        sa.select(Order).where(*criteria).options(selectinload(Order.items))
+        .execution_options(populate_existing=True)
+    )
+
+
+@bp.get("/orders/<number>")
+def order_detail(number: str):
+    """Show one order to its owner, to the browser that placed it, or to whoever holds its signed link."""
+    if len(number) > 20:
+        abort(404)
+    order = _load_order(Order.number == number)
+    token = request.args.get("token")
+    if order is None or not (_placed_here(order) or token_allows(token, order.number)):
+        abort(404)
+    return render_template("orders/detail.html", order=order, token=order_token(order.number))
+
+
+@bp.get("/account/orders")
+@login_required
+def account_orders():
+    """List the logged-in shopper's orders, newest first."""
+    page = page_number()
+    pagination = db.paginate(
+        sa.select(Order).where(Order.user_id == current_user.id).order_by(Order.created_at.desc(), Order.id.desc()),
+        page=page, per_page=ORDERS_PER_PAGE, error_out=False,
+    )
+    return render_template("orders/list.html", pagination=pagination)
+
+
+@bp.app_template_filter("order_status")
+def order_status_label(order: Order) -> str:
+    """Describe an order's state in the shopper's words."""
+    if order.status == OrderStatus.PENDING:
+        return "Payment processing" if order.payment_status == PaymentStatus.PROCESSING else "Awaiting payment"
+    return {
+        OrderStatus.PAID: "Paid", OrderStatus.FULFILLED: "Shipped", OrderStatus.REFUNDED: "Refunded",
+        OrderStatus.EXPIRED: "Expired (not paid)",
+        OrderStatus.CANCELLED: "Payment failed" if order.payment_status == PaymentStatus.FAILED else "Cancelled",
+    }.get(order.status, order.status)
+
+
+# Registers the payment provider's webhook route on this blueprint.
+from shop.checkout import webhook  # noqa: E402,F401

@@ -1,0 +1,86 @@
+"""The `flask shop ...` commands."""
+import click
+from flask.cli import AppGroup
+
+shop_group = AppGroup("shop", help="Shop administration commands.")
+
+
+@shop_group.command("seed-demo")
+@click.option("--products", default=200, show_default=True, type=click.IntRange(1, 200_000))
+def seed_demo_command(products: int) -> None:
+    """Load a demo catalogue (idempotent)."""
+    from shop.services.demo import seed_demo
+
+    summary = seed_demo(products)
+    click.echo(summary)
+
+
+@shop_group.command("create-admin")
+@click.argument("email")
+@click.option("--name", default="Admin", show_default=True)
+@click.password_option("--password", prompt="Password", help="Asked for when omitted.")
+def create_admin_command(email: str, name: str, password: str) -> None:
+    """Create an admin account, or make an existing account an admin."""
+    from shop.services import ShopError
+    from shop.services.accounts import create_admin
+
+    try:
+        user = create_admin(email, password, name=name)
+    except ShopError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(f"Admin ready: {user.email}")
+
+
+@shop_group.command("is-empty")
+def is_empty_command() -> None:
+    """Exit 0 when the catalogue has no products (used by `make run` to seed once)."""
+    import sqlalchemy as sa
+
+    from shop.extensions import db
+    from shop.models import Product
+
+    has_products = db.session.scalar(sa.select(Product.id).limit(1)) is not None
+    raise SystemExit(1 if has_products else 0)
+
+
+@shop_group.command("send-emails")
+def send_emails_command() -> None:
+    """Deliver queued emails from the outbox (run it from cron to retry after SMTP outages)."""
+    from shop.services.mail import deliver_pending
+
+    sent, failed = deliver_pending(limit=1000)
+    click.echo(f"Sent {sent} email(s); {failed} failed and stay queued.")
+
+
+@shop_group.command("release-expired")
+def release_expired_command() -> None:
+    """Give back the stock of unpaid orders whose reservation has run out (run it from cron)."""
+    from shop.services.orders import release_expired_reservations
+
+    released = release_expired_reservations()
+    click.echo(f"Released the reservations of {released} expired order(s).")
+
+
+@shop_group.command("reconcile-payments")
+@click.option("--days", default=3, show_default=True, type=click.IntRange(1, 90),
+              help="How far back to look at Stripe Checkout Sessions.")
+def reconcile_payments_command(days: int) -> None:
+    """Apply Stripe payments and expiries of the last days that the webhook missed."""
+    from shop.services import ShopError
+    from shop.services.mail import deliver_pending
+    from shop.services.payments import reconcile_payments
+
+    checked = changed = 0
+    try:
+        for session_id, number, change in reconcile_payments(days):
+            checked += 1
+            if change:
+                changed += 1
+                click.echo(f"Order {number} ({session_id}): {change}")
+    except ShopError as error:
+        raise click.ClickException(
+            f"{error} Checked {checked} session(s) and changed {changed} order(s) before stopping."
+        ) from error
+    if changed:
+        deliver_pending(limit=1000)
+    click.echo(f"Checked {checked} Checkout Session(s) from the last {days} day(s); changed {changed} order(s).")

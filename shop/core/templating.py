@@ -1,0 +1,32 @@
+"""Template filters and the values every page needs."""
+from flask import Flask, current_app, session
+from sqlalchemy.exc import SQLAlchemyError
+
+from shop.extensions import db
+
+from shop.money import format_money
+
+
+def register(app: Flask) -> None:
+    """Add the money filter and header context to Jinja."""
+
+    @app.template_filter("money")
+    def money_filter(cents: int | None, currency: str | None = None) -> str:
+        return format_money(cents, currency or current_app.config["CURRENCY"])
+
+    @app.context_processor
+    def header_context():
+        from shop.catalog.queries import top_categories
+        from shop.services.cart import item_count
+
+        try:
+            categories = top_categories()
+        except SQLAlchemyError:
+            # Error pages must still render when the database is what failed.
+            db.session.rollback()
+            categories = []
+        return {
+            "shop_name": current_app.config["SHOP_NAME"],
+            "nav_categories": categories,
+            "cart_count": item_count(session),
+        }

@@ -1,0 +1,97 @@
+"""Engine set-up per backend and the write-transaction helper."""
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from shop.extensions import db
+
+_hooks_installed = False
+
+
+def install_engine_hooks() -> None:
+    """Configure SQLite connections; safe to call once per app."""
+    global _hooks_installed
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+
+    @event.listens_for(Engine, "connect")
+    def _on_connect(dbapi_connection, connection_record):
+        if not _is_sqlite(dbapi_connection):
+            return
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see the begin hook).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(Engine, "before_cursor_execute", retval=True)
+    def _on_execute(connection, cursor, statement, parameters, context, executemany):
+        if connection.dialect.name == "postgresql" and _has_nul(parameters):
+            parameters = _replace_nul(parameters)
+        return statement, parameters
+
+    @event.listens_for(Engine, "begin")
+    def _on_begin(connection):
+        if connection.dialect.name != "sqlite":
+            return
+        # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue on the
+        # busy timeout instead of failing when a read transaction tries to upgrade.
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+# Postgres refuses NUL in text, so a hostile "a\x00b" in a slug, email or reference would be a 500.
+# Stored values never hold one (forms refuse control characters), so comparing with U+FFFD in its
+# place finds nothing, just as the NUL would have.
+NUL, NUL_STAND_IN = "\x00", "\ufffd"
+
+
+def _has_nul(parameters) -> bool:
+    if isinstance(parameters, str):
+        return NUL in parameters
+    if isinstance(parameters, dict):
+        return any(_has_nul(value) for value in parameters.values())
+    if isinstance(parameters, (list, tuple)):
+        return any(_has_nul(value) for value in parameters)
+    return False
+
+
+def _replace_nul(parameters):
+    if isinstance(parameters, str):
+        return parameters.replace(NUL, NUL_STAND_IN)
+    if isinstance(parameters, dict):
+        return {key: _replace_nul(value) for key, value in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(_replace_nul(value) for value in parameters)
+    return parameters
+
+
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+def end_read_transaction() -> None:
+    """End a read-only transaction the caller left open, handing its connection back to the pool.
+
+    Use it before reading rows that must be current (on SQLite an open read transaction keeps
+    seeing the database as it was when it began) and before waiting on the network. Pending
+    changes are a programming error: they would be committed blindly.
+    """
+    session = db.session()  # the scoped_session proxy has no in_transaction()
+    if session.in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("a read transaction was expected, but the session has uncommitted changes")
+        session.commit()
+
+
+def begin_write() -> None:
+    """Start the session's transaction as a writer: BEGIN IMMEDIATE on SQLite, a no-op elsewhere.
+
+    Call it before the first query of a use case that reads and then writes stock or money.
+    A read-only transaction already open (the logged-in user was loaded, say) is ended first.
+    """
+    end_read_transaction()
+    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})

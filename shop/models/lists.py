@@ -1,0 +1,36 @@
+"""Shoppers' saved-for-later items and wishlists, kept across devices."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.extensions import db
+from shop.models.base import UTCDateTime, now_utc
+from shop.models.catalog import Product, ProductVariant
+
+
+class SavedItem(db.Model):
+    __tablename__ = "saved_items"
+    __table_args__ = (UniqueConstraint("user_id", "variant_id", name="uq_saved_items_user_variant"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(ForeignKey("product_variants.id", ondelete="CASCADE"))
+    quantity: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    variant: Mapped[ProductVariant] = relationship()
+
+
+class WishlistItem(db.Model):
+    __tablename__ = "wishlist_items"
+    __table_args__ = (
+        UniqueConstraint("user_id", "product_id", name="uq_wishlist_items_user_product"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+
+    product: Mapped[Product] = relationship()

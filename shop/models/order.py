@@ -1,0 +1,105 @@
+"""Orders and their item snapshots."""
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.extensions import db
+from shop.models.base import UTCDateTime, now_utc
+
+
+class OrderStatus:
+    PENDING = "pending"  # placed, stock reserved, waiting for payment
+    PAID = "paid"
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"  # shopper cancelled or payment failed; stock released
+    EXPIRED = "expired"  # reservation ran out; stock released
+    REFUNDED = "refunded"
+
+
+class PaymentStatus:
+    UNPAID = "unpaid"
+    PROCESSING = "processing"  # async method (e.g. bank debit) not settled yet
+    PAID = "paid"
+    FAILED = "failed"
+    REFUNDED = "refunded"
+
+
+class Order(db.Model):
+    __tablename__ = "orders"
+    __table_args__ = (
+        Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+        Index("ix_orders_status_reserved_until", "status", "reserved_until"),
+        Index("ix_orders_created_at", "created_at"),
+        Index("ix_orders_email", "email"),
+        Index("ix_orders_needs_attention_created_at", "needs_attention", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    email: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING)
+    payment_status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.UNPAID)
+    currency: Mapped[str] = mapped_column(String(3))
+    subtotal_cents: Mapped[int] = mapped_column(Integer, default=0)
+    shipping_cents: Mapped[int] = mapped_column(Integer, default=0)
+    discount_cents: Mapped[int] = mapped_column(Integer, default=0)
+    tax_cents: Mapped[int] = mapped_column(Integer, default=0)
+    total_cents: Mapped[int] = mapped_column(Integer, default=0)
+
+    ship_name: Mapped[str] = mapped_column(String(120), default="")
+    ship_line1: Mapped[str] = mapped_column(String(200), default="")
+    ship_line2: Mapped[str] = mapped_column(String(200), default="")
+    ship_city: Mapped[str] = mapped_column(String(100), default="")
+    ship_postal_code: Mapped[str] = mapped_column(String(20), default="")
+    ship_country: Mapped[str] = mapped_column(String(2), default="")
+    ship_phone: Mapped[str] = mapped_column(String(40), default="")
+    shipping_method_name: Mapped[str] = mapped_column(String(120), default="")
+    coupon_code: Mapped[str | None] = mapped_column(String(40))
+
+    payment_provider: Mapped[str] = mapped_column(String(20), default="")
+    payment_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Set while the order holds reserved stock; a sweep releases it once this time has passed.
+    reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
+    attention_reason: Mapped[str] = mapped_column(Text, default="")
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    items: Mapped[list["OrderItem"]] = relationship(
+        back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
+    )
+
+    @property
+    def stock_reserved(self) -> bool:
+        """Return whether the order holds reserved stock (not yet sold, not yet released)."""
+        return self.reserved_until is not None
+
+
+class OrderItem(db.Model):
+    __tablename__ = "order_items"
+    __table_args__ = (
+        Index("ix_order_items_order_id", "order_id"),
+        Index("ix_order_items_variant_id", "variant_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"))
+    # Kept when the variant is later deleted: the snapshot columns carry the history.
+    variant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="SET NULL")
+    )
+    product_name: Mapped[str] = mapped_column(String(200))
+    variant_name: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(64))
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    order: Mapped[Order] = relationship(back_populates="items")
+
+    @property
+    def line_total_cents(self) -> int:
+        return self.unit_price_cents * self.quantity

@@ -1,0 +1,18 @@
+"""Payment provider events, recorded once each."""
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.extensions import db
+from shop.models.base import UTCDateTime, now_utc
+
+
+class PaymentEvent(db.Model):
+    __tablename__ = "payment_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # UNIQUE: a second delivery of the same event cannot be applied twice.
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    type: Mapped[str] = mapped_column(String(80))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -1,0 +1,360 @@
+"""Account use cases: registration, login, password reset, profile, address book, deletion."""
+import hashlib
+import hmac
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+
+from shop.database import begin_write
+from shop.extensions import db
+from shop.models import Address, Order, OrderStatus, OutboxEmail, User
+from shop.models.base import now_utc
+from shop.services import ShopError
+from shop.services.mail import queue_email
+from shop.services.passwords import (
+    check_new_password, hash_password, needs_rehash, spend_verification_time, verify_password,
+)
+
+RESET_TOKEN_MAX_AGE = 3600
+RESET_TOKEN_SALT = "password-reset"
+MAX_NAME_LENGTH = 120
+MAX_ADDRESSES = 50
+LOGIN_FAILED = "Incorrect email or password."
+EMAIL_TAKEN = "An account with that email address already exists."
+# Orders in these states still need the shopper's address and email to be paid or shipped.
+OPEN_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
+
+
+class AddressNotFound(ShopError):
+    """The address does not exist or belongs to someone else."""
+
+
+@dataclass(frozen=True)
+class AddressFields:
+    full_name: str
+    line1: str
+    line2: str
+    city: str
+    postal_code: str
+    country: str
+    phone: str
+
+
+def normalize_email(email: str) -> str:
+    """Validate an email address's syntax and return it lower-cased."""
+    try:
+        result = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as error:
+        raise ShopError(f"That email address is not valid: {error}") from error
+    return result.normalized.lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    """Return the account with this email, whatever its case."""
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def clean_name(name: str) -> str:
+    """Return the name trimmed, or raise ShopError when it is empty, too long or has control characters."""
+    name = " ".join(name.split())
+    if not name:
+        raise ShopError("Please enter your name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ShopError(f"The name can be at most {MAX_NAME_LENGTH} characters long.")
+    _check_printable(name, "name")
+    return name
+
+
+def _check_printable(value: str, label: str) -> None:
+    # Control characters (NUL among them, which Postgres refuses) never belong in a name or address.
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+        raise ShopError(f"The {label} contains characters we cannot store.")
+
+
+def _check_address(fields: AddressFields) -> None:
+    for label, value in vars(fields).items():
+        _check_printable(value, label.replace("_", " "))
+
+
+def create_admin(email: str, password: str, name: str = "Admin") -> User:
+    """Create an admin account, or promote and re-password an existing one."""
+    email = normalize_email(email)
+    check_new_password(password)
+    user = find_user_by_email(email)
+    if user is None:
+        user = User(email=email, name=clean_name(name), password_hash=hash_password(password), is_admin=True)
+        db.session.add(user)
+    else:
+        user.is_admin = True
+        user.password_hash = hash_password(password)
+        user.password_changed_at = now_utc()
+    db.session.commit()
+    return user
+
+
+def register_user(email: str, name: str, password: str) -> User:
+    """Create a shopper account; raise ShopError for a bad or taken email, name or password."""
+    email = normalize_email(email)
+    name = clean_name(name)
+    check_new_password(password)
+    if find_user_by_email(email) is not None:
+        raise ShopError(EMAIL_TAKEN)
+    user = User(email=email, name=name, password_hash=hash_password(password))
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError as error:  # registered by a concurrent request since the check above
+        db.session.rollback()
+        raise ShopError(EMAIL_TAKEN) from error
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the account for these credentials, upgrading an outdated hash; else raise ShopError."""
+    user = find_user_by_email(email)
+    if user is None:
+        spend_verification_time(password)
+        raise ShopError(LOGIN_FAILED)
+    if not verify_password(user.password_hash, password):
+        raise ShopError(LOGIN_FAILED)
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return user
+
+
+def password_fingerprint(user: User) -> str:
+    """Return a short value that changes whenever the user's password hash changes."""
+    key = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
+    return hmac.new(key, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _reset_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=RESET_TOKEN_SALT)
+
+
+def make_reset_token(user: User) -> str:
+    """Return a signed token that resets this user's current password within the hour."""
+    return _reset_serializer().dumps({"id": user.id, "fp": password_fingerprint(user)})
+
+
+def request_password_reset(email: str, link_for_token: Callable[[str], str]) -> None:
+    """Email a reset link when an account has this address; do nothing visible otherwise."""
+    user = find_user_by_email(email)
+    if user is None:
+        return
+    queue_email(user.email, "Reset your password", "password_reset",
+                user=user, link=link_for_token(make_reset_token(user)),
+                valid_minutes=RESET_TOKEN_MAX_AGE // 60)
+    db.session.commit()
+
+
+def _user_for_token(token: str, for_update: bool = False) -> User:
+    try:
+        payload = _reset_serializer().loads(token, max_age=RESET_TOKEN_MAX_AGE)
+    except BadSignature as error:  # also covers SignatureExpired
+        raise ShopError("That password reset link is invalid or has expired. Please ask for a new one.") from error
+    user_id = payload.get("id") if isinstance(payload, dict) else None
+    user = None
+    if isinstance(user_id, int) and not isinstance(user_id, bool):
+        query = sa.select(User).where(User.id == user_id)
+        user = db.session.scalar(query.with_for_update() if for_update else query)
+    if user is None or not hmac.compare_digest(str(payload.get("fp")), password_fingerprint(user)):
+        raise ShopError("That password reset link has already been used or is no longer valid. "
+                        "Please ask for a new one.")
+    return user
+
+
+def check_reset_token(token: str) -> User:
+    """Return the account a reset token is for; raise ShopError if expired, used or tampered with."""
+    return _user_for_token(token)
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password through a reset token, which stops working afterwards."""
+    check_new_password(new_password)
+    begin_write()
+    try:
+        user = _user_for_token(token, for_update=True)
+    except ShopError:
+        db.session.rollback()
+        raise
+    _set_password(user, new_password)
+    db.session.commit()
+    return user
+
+
+def _set_password(user: User, password: str) -> None:
+    user.password_hash = hash_password(password)
+    user.password_changed_at = now_utc()
+
+
+def _locked_user(user_id: int) -> User:
+    begin_write()
+    user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
+    if user is None:
+        raise ShopError("Your account no longer exists.")
+    return user
+
+
+def update_profile(user_id: int, name: str, email: str, current_password: str) -> User:
+    """Change the name and email; a new email needs the current password."""
+    name = clean_name(name)
+    email = normalize_email(email)
+    user = _locked_user(user_id)
+    if email != user.email:
+        if not verify_password(user.password_hash, current_password or ""):
+            db.session.rollback()
+            raise ShopError("To change your email address, enter your current password correctly.")
+        if find_user_by_email(email) is not None:
+            db.session.rollback()
+            raise ShopError(EMAIL_TAKEN)
+        user.email = email
+    user.name = name
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise ShopError(EMAIL_TAKEN) from error
+    return user
+
+
+def change_password(user_id: int, current_password: str, new_password: str) -> User:
+    """Replace the password after checking the current one."""
+    check_new_password(new_password)
+    user = _locked_user(user_id)
+    if not verify_password(user.password_hash, current_password):
+        db.session.rollback()
+        raise ShopError("Your current password is not correct.")
+    _set_password(user, new_password)
+    db.session.commit()
+    return user
+
+
+def list_addresses(user_id: int) -> list[Address]:
+    """Return the user's addresses, the default first."""
+    return list(db.session.scalars(
+        sa.select(Address).where(Address.user_id == user_id).order_by(Address.is_default.desc(), Address.id)
+    ))
+
+
+def default_address(user_id: int) -> Address | None:
+    """Return the user's default shipping address, if they chose one."""
+    return db.session.scalar(
+        sa.select(Address).where(Address.user_id == user_id, Address.is_default.is_(True)).limit(1)
+    )
+
+
+def get_address(user_id: int, address_id: int) -> Address:
+    """Return one of the user's addresses; raise AddressNotFound for anyone else's."""
+    address = db.session.scalar(
+        sa.select(Address).where(Address.id == address_id, Address.user_id == user_id)
+    )
+    if address is None:
+        raise AddressNotFound("That address does not exist.")
+    return address
+
+
+def _make_default(user_id: int, address: Address) -> None:
+    db.session.execute(
+        sa.update(Address).where(Address.user_id == user_id, Address.id != address.id).values(is_default=False)
+    )
+    address.is_default = True
+
+
+def add_address(user_id: int, fields: AddressFields, make_default: bool) -> Address:
+    """Add an address; the first one, or one asked for, becomes the default."""
+    _check_address(fields)
+    _locked_user(user_id)
+    count = db.session.scalar(sa.select(sa.func.count(Address.id)).where(Address.user_id == user_id))
+    if count >= MAX_ADDRESSES:
+        db.session.rollback()
+        raise ShopError(f"You can keep at most {MAX_ADDRESSES} addresses. Delete one first.")
+    address = Address(user_id=user_id, is_default=False, **vars(fields))
+    db.session.add(address)
+    db.session.flush()
+    if make_default or count == 0:
+        _make_default(user_id, address)
+    db.session.commit()
+    return address
+
+
+def update_address(user_id: int, address_id: int, fields: AddressFields, make_default: bool) -> Address:
+    """Change one of the user's addresses."""
+    _check_address(fields)
+    _locked_user(user_id)
+    address = _address_in_transaction(user_id, address_id)
+    for name, value in vars(fields).items():
+        setattr(address, name, value)
+    if make_default:
+        _make_default(user_id, address)
+    db.session.commit()
+    return address
+
+
+def set_default_address(user_id: int, address_id: int) -> Address:
+    """Make one of the user's addresses the default for checkout."""
+    _locked_user(user_id)
+    address = _address_in_transaction(user_id, address_id)
+    _make_default(user_id, address)
+    db.session.commit()
+    return address
+
+
+def delete_address(user_id: int, address_id: int) -> None:
+    """Delete one of the user's addresses; if it was the default, the oldest remaining one takes over."""
+    _locked_user(user_id)
+    address = _address_in_transaction(user_id, address_id)
+    was_default = address.is_default
+    db.session.delete(address)
+    db.session.flush()
+    if was_default:
+        successor = db.session.scalar(
+            sa.select(Address).where(Address.user_id == user_id).order_by(Address.id).limit(1)
+        )
+        if successor is not None:
+            successor.is_default = True
+    db.session.commit()
+
+
+def _address_in_transaction(user_id: int, address_id: int) -> Address:
+    try:
+        return get_address(user_id, address_id)
+    except AddressNotFound:
+        db.session.rollback()
+        raise
+
+
+def delete_account(user_id: int, password: str) -> None:
+    """Delete the account and its personal data; its orders stay, anonymised, for the books."""
+    user = _locked_user(user_id)
+    if not verify_password(user.password_hash, password):
+        db.session.rollback()
+        raise ShopError("Your password is not correct, so your account was not deleted.")
+    open_order = db.session.scalar(
+        sa.select(Order.number).where(Order.user_id == user_id, Order.status.in_(OPEN_ORDER_STATUSES)).limit(1)
+    )
+    if open_order is not None:
+        db.session.rollback()
+        raise ShopError(f"Order {open_order} is still being processed. You can delete your account "
+                        "once it has shipped or been cancelled.")
+    db.session.execute(
+        sa.update(Order)
+        .where(Order.user_id == user_id)
+        .values(
+            user_id=None,
+            email=sa.literal("deleted-") + sa.cast(Order.id, sa.String) + sa.literal("@invalid"),
+            # City, postal code and country stay: tax records need the place of supply.
+            ship_name="", ship_line1="", ship_line2="", ship_phone="",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.recipient == user.email))
+    db.session.delete(user)
+    db.session.commit()

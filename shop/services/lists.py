@@ -1,0 +1,192 @@
+"""Save for later and the wishlist: lists kept in the database so they follow the shopper."""
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager, selectinload
+
+from shop.database import begin_write
+from shop.catalog.queries import first_images
+from shop.extensions import db
+from shop.models import Product, ProductImage, ProductVariant, SavedItem, WishlistItem
+from shop.models.catalog import item_name
+from shop.services import ShopError
+from shop.services.cart import (
+    MAX_QUANTITY, UNAVAILABLE_MESSAGE, CartChange, load_variants, put_in_cart,
+    read_cart, write_cart,
+)
+
+RACE_MESSAGE = "That list changed in another window at the same moment. Please try again."
+
+
+@dataclass
+class SavedLine:
+    """A saved-for-later item as shown under the cart."""
+
+    item: SavedItem
+    variant: ProductVariant
+    product: Product
+    image: ProductImage | None
+
+    @property
+    def name(self) -> str:
+        return item_name(self.product.name, self.variant.label)
+
+    @property
+    def available(self) -> bool:
+        return self.product.is_active and self.variant.stock > 0
+
+
+@dataclass
+class WishlistEntry:
+    """A wishlist product with what is needed to add it to the cart."""
+
+    item: WishlistItem
+    product: Product
+    image: ProductImage | None
+
+    @property
+    def buyable_variants(self) -> list[ProductVariant]:
+        if not self.product.is_active:
+            return []
+        return [variant for variant in self.product.variants if variant.stock > 0]
+
+
+def _commit_unless_raced() -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A second tab inserted the same (user, item) row first; the unique constraint refused ours.
+        db.session.rollback()
+        raise ShopError(RACE_MESSAGE) from None
+
+
+def saved_items(user_id: int) -> list[SavedLine]:
+    """Return the shopper's saved-for-later items, newest first, in two queries."""
+    items = list(
+        db.session.scalars(
+            sa.select(SavedItem)
+            .join(SavedItem.variant)
+            .join(ProductVariant.product)
+            .options(contains_eager(SavedItem.variant).contains_eager(ProductVariant.product))
+            .where(SavedItem.user_id == user_id)
+            .order_by(SavedItem.created_at.desc(), SavedItem.id.desc())
+        )
+    )
+    images = first_images(item.variant.product_id for item in items)
+    return [SavedLine(item, item.variant, item.variant.product, images.get(item.variant.product_id)) for item in items]
+
+
+def save_for_later(session: MutableMapping, user_id: int, variant_id: int) -> CartChange:
+    """Move a cart line into the shopper's saved-for-later list."""
+    cart = read_cart(session)
+    quantity = cart.get(variant_id)
+    if quantity is None:
+        raise ShopError("That item is no longer in your cart.")
+    begin_write()
+    variant = load_variants([variant_id]).get(variant_id)
+    if variant is None:
+        db.session.rollback()
+        del cart[variant_id]
+        write_cart(session, cart)
+        raise ShopError("That item is no longer available and was removed from your cart.")
+    saved = db.session.scalar(
+        sa.select(SavedItem).where(SavedItem.user_id == user_id, SavedItem.variant_id == variant_id)
+    )
+    if saved is None:
+        db.session.add(SavedItem(user_id=user_id, variant_id=variant_id, quantity=quantity))
+    else:
+        saved.quantity = min(saved.quantity + quantity, MAX_QUANTITY)
+    _commit_unless_raced()
+    # The cart changes only once the saved item is safely stored, so nothing is ever lost.
+    del cart[variant_id]
+    write_cart(session, cart)
+    return CartChange(f"Saved {item_name(variant.product.name, variant.label)} for later.")
+
+
+def _own_saved_item(user_id: int, saved_id: int) -> SavedItem:
+    saved = db.session.scalar(
+        sa.select(SavedItem)
+        .where(SavedItem.id == saved_id, SavedItem.user_id == user_id)
+        .options(selectinload(SavedItem.variant).selectinload(ProductVariant.product))
+    )
+    if saved is None:
+        raise ShopError("That saved item is no longer in your list.")
+    return saved
+
+
+def move_to_cart(session: MutableMapping, user_id: int, saved_id: int) -> CartChange:
+    """Bring a saved item back into the cart with the same stock checks as adding it."""
+    begin_write()
+    saved = _own_saved_item(user_id, saved_id)
+    name = item_name(saved.variant.product.name, saved.variant.label)
+    try:
+        change = put_in_cart(session, saved.variant, saved.quantity)
+    except ShopError as error:
+        db.session.rollback()
+        raise ShopError(f"{error} It stays in your saved items.") from None
+    db.session.delete(saved)
+    db.session.commit()
+    if change.adjusted:
+        return change
+    return CartChange(f"Moved {name} to your cart.")
+
+
+def remove_saved(user_id: int, saved_id: int) -> CartChange:
+    """Delete an item from the shopper's saved-for-later list."""
+    begin_write()
+    saved = _own_saved_item(user_id, saved_id)
+    name = item_name(saved.variant.product.name, saved.variant.label)
+    db.session.delete(saved)
+    db.session.commit()
+    return CartChange(f"Removed {name} from your saved items.")
+
+
+def wishlist(user_id: int) -> list[WishlistEntry]:
+    """Return the shopper's wishlist, newest first, with variants and images, in three queries."""
+    items = list(
+        db.session.scalars(
+            sa.select(WishlistItem)
+            .join(WishlistItem.product)
+            .options(contains_eager(WishlistItem.product).selectinload(Product.variants))
+            .where(WishlistItem.user_id == user_id)
+            .order_by(WishlistItem.created_at.desc(), WishlistItem.id.desc())
+        )
+    )
+    images = first_images(item.product_id for item in items)
+    return [WishlistEntry(item, item.product, images.get(item.product_id)) for item in items]
+
+
+def add_to_wishlist(user_id: int, product_id: int) -> CartChange:
+    """Put a product on the shopper's wishlist; adding it twice is harmless."""
+    begin_write()
+    product = db.session.get(Product, product_id)
+    if product is None or not product.is_active:
+        db.session.rollback()
+        raise ShopError(UNAVAILABLE_MESSAGE)
+    exists = db.session.scalar(
+        sa.select(WishlistItem.id).where(WishlistItem.user_id == user_id, WishlistItem.product_id == product_id)
+    )
+    if exists is not None:
+        db.session.rollback()
+        return CartChange(f"{product.name} is already on your wishlist.", adjusted=True)
+    db.session.add(WishlistItem(user_id=user_id, product_id=product_id))
+    _commit_unless_raced()
+    return CartChange(f"Added {product.name} to your wishlist.")
+
+
+def remove_from_wishlist(user_id: int, item_id: int) -> CartChange:
+    """Take a product off the shopper's wishlist."""
+    begin_write()
+    item = db.session.scalar(
+        sa.select(WishlistItem)
+        .where(WishlistItem.id == item_id, WishlistItem.user_id == user_id)
+        .options(selectinload(WishlistItem.product))
+    )
+    if item is None:
+        raise ShopError("That product is no longer on your wishlist.")
+    name = item.product.name
+    db.session.delete(item)
+    db.session.commit()
+    return CartChange(f"Removed {name} from your wishlist.")

@@ -1,0 +1,92 @@
+"""Email through an outbox: queued in the caller's transaction, delivered after commit.
+
+An SMTP outage therefore never undoes an order or a password change; undelivered emails stay
+in the outbox and `flask shop send-emails` (or the next successful delivery) retries them.
+"""
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask_mail import Message
+
+from shop.extensions import db, mail
+from shop.models import OutboxEmail
+from shop.models.base import now_utc
+
+MAX_ATTEMPTS = 10
+
+
+def queue_email(recipient: str, subject: str, template: str, **context) -> OutboxEmail:
+    """Render templates/email/<template>.{txt,html} and add the email to the session's outbox.
+
+    The caller commits; nothing is sent until then.
+    """
+    context.setdefault("shop_name", current_app.config["SHOP_NAME"])
+    email = OutboxEmail(
+        recipient=recipient,
+        subject=subject,
+        body_text=render_template(f"email/{template}.txt", **context),
+        body_html=render_template(f"email/{template}.html", **context),
+    )
+    db.session.add(email)
+    return email
+
+
+def deliver_pending(limit: int = 50) -> tuple[int, int]:
+    """Try to send due emails from the outbox; return (sent, failed).
+
+    Each email is claimed and updated in its own short transaction so one bad address or an
+    SMTP outage does not hold locks or stop the others.
+    """
+    now = now_utc()
+    due_ids = list(
+        db.session.scalars(
+            sa.select(OutboxEmail.id)
+            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now,
+                   OutboxEmail.attempts < MAX_ATTEMPTS)
+            .order_by(OutboxEmail.id)
+            .limit(limit)
+        )
+    )
+    db.session.commit()
+    sent = failed = 0
+    for email_id in due_ids:
+        # Claim by pushing the next attempt forward; a concurrent sender skips the row.
+        claimed = db.session.execute(
+            sa.update(OutboxEmail)
+            .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None),
+                   OutboxEmail.next_attempt_at <= now)
+            .values(next_attempt_at=now + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
+        ).rowcount
+        db.session.commit()
+        if not claimed:
+            continue
+        email = db.session.get(OutboxEmail, email_id)
+        message = Message(subject=email.subject, recipients=[email.recipient],
+                          body=email.body_text, html=email.body_html)
+        recipient, attempts = email.recipient, email.attempts
+        db.session.commit()  # no transaction stays open while the SMTP server answers
+        try:
+            mail.send(message)
+        except Exception as error:  # any SMTP or socket failure leaves the email queued
+            outcome = {
+                "last_error": f"{type(error).__name__}: {error}"[:2000],
+                "next_attempt_at": now_utc() + timedelta(minutes=min(2 ** attempts, 240)),
+            }
+            failed += 1
+            current_app.logger.warning("Email %s to %s not sent: %s", email_id, recipient, error)
+        else:
+            outcome = {"sent_at": now_utc(), "last_error": ""}
+            sent += 1
+        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == email_id).values(**outcome))
+        db.session.commit()
+    return sent, failed
+
+
+def deliver_after_request() -> None:
+    """Send what the request queued, without letting a mail failure break the response."""
+    try:
+        deliver_pending(limit=10)
+    except Exception:  # the outbox keeps the email; the shopper's action already succeeded
+        db.session.rollback()
+        current_app.logger.exception("Outbox delivery failed; emails stay queued")

@@ -1,0 +1,381 @@
+"""Order placement, stock reservation and the payment state machine.
+
+Every public function owns its transaction and takes ids, so the webhook, the success page,
+the test-payment page, the sweep and reconciliation can all call them, in any order and any
+number of times, without a paid or refunded order ever going backwards.
+"""
+import secrets
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from shop.database import begin_write, end_read_transaction
+from shop.extensions import db
+from shop.models import (
+    Coupon, Order, OrderItem, OrderStatus, PaymentStatus, ProductVariant, StockMovement,
+)
+from shop.models.base import now_utc
+from shop.models.catalog import item_name
+from shop.money import format_money
+from shop.services import ShopError
+from shop.services.checkout import CheckoutDetails, quote_cart
+from shop.services.mail import queue_email
+
+NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I lookalikes
+NUMBER_LENGTH = 6
+NUMBER_ATTEMPTS = 10
+TOKEN_SALT = "order-access"
+
+
+class OutOfStock(ShopError):
+    """A cart line cannot be reserved because there is not enough stock."""
+
+
+def new_order_number() -> str:
+    """Return a random, human-friendly order number such as SH-7K3P9Q."""
+    return "SH-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
+
+
+def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | None) -> Order:
+    """Re-price the cart, create the pending order and reserve its stock, all or nothing."""
+    if not cart:
+        raise ShopError("Your cart is empty.")
+    release_expired_reservations()
+    begin_write()
+    try:
+        quote = quote_cart(cart, details.shipping_method_id, details.coupon_code, details.country)
+        if quote.unavailable or not quote.lines:
+            raise ShopError("An item in your cart is no longer available; please review your cart.")
+        if quote.coupon_error:
+            raise ShopError(quote.coupon_error)
+        order = Order(
+            user_id=user_id, email=details.email, currency=quote.currency,
+            status=OrderStatus.PENDING, payment_status=PaymentStatus.UNPAID,
+            subtotal_cents=quote.subtotal_cents, shipping_cents=quote.shipping_cents,
+            discount_cents=quote.discount_cents, tax_cents=quote.tax_cents,
+            total_cents=quote.total_cents,
+            ship_name=details.name, ship_line1=details.line1, ship_line2=details.line2,
+            ship_city=details.city, ship_postal_code=details.postal_code,
+            ship_country=details.country, ship_phone=details.phone,
+            shipping_method_name=quote.shipping_method.name if quote.shipping_method else "",
+            coupon_code=quote.coupon.code if quote.coupon else None,
+            reserved_until=now_utc() + timedelta(minutes=int(current_app.config["RESERVATION_MINUTES"])),
+            items=[
+                OrderItem(
+                    variant_id=line.variant_id, product_name=line.product_name,
+                    variant_name=line.variant_name, sku=line.sku,
+                    unit_price_cents=line.unit_price_cents, quantity=line.quantity,
+                )
+                for line in quote.lines
+            ],
+        )
+        _insert_with_unique_number(order)
+        # quote.lines is in ascending variant id: concurrent placements lock rows in the same order.
+        for line in quote.lines:
+            if not _take_stock(line.variant_id, line.quantity):
+                left = db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == line.variant_id))
+                raise OutOfStock(_short_message(line.product_name, line.variant_name, line.quantity, left or 0))
+            db.session.add(StockMovement(variant_id=line.variant_id, order_id=order.id,
+                                         delta=-line.quantity, reason="reserve"))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return order
+
+
+def _short_message(product_name: str, variant_name: str, wanted: int, left: int) -> str:
+    name = item_name(product_name, variant_name)
+    if left <= 0:
+        return f"Sorry, “{name}” has just sold out. Nothing was reserved or charged; please update your cart."
+    return (f"Sorry, only {left} of “{name}” left (you asked for {wanted}). "
+            "Nothing was reserved or charged; please update your cart.")
+
+
+def _insert_with_unique_number(order: Order) -> None:
+    for _ in range(NUMBER_ATTEMPTS):
+        order.number = new_order_number()
+        savepoint = db.session.begin_nested()
+        try:
+            db.session.add(order)
+            db.session.flush()
+        except IntegrityError:
+            savepoint.rollback()
+            continue
+        savepoint.commit()
+        return
+    raise ShopError("We could not number your order; please try again.")
+
+
+def _take_stock(variant_id: int, quantity: int) -> bool:
+    """Take stock only if enough is there; the row lock makes concurrent takers queue."""
+    result = db.session.execute(
+        sa.update(ProductVariant)
+        .where(ProductVariant.id == variant_id, ProductVariant.stock >= quantity)
+        .values(stock=ProductVariant.stock - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def _give_stock(variant_id: int, quantity: int) -> None:
+    db.session.execute(
+        sa.update(ProductVariant).where(ProductVariant.id == variant_id)
+        .values(stock=ProductVariant.stock + quantity)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _lock_order(order_id: int) -> Order | None:
+    """Start a write transaction and load the order with its items, locked against concurrent changes."""
+    begin_write()
+    return db.session.scalar(
+        sa.select(Order).where(Order.id == order_id)
+        .options(selectinload(Order.items)).with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _release_reservation(order: Order, reason: str) -> None:
+    if not order.stock_reserved:
+        return
+    for item in sorted(order.items, key=lambda item: item.variant_id or 0):
+        if item.variant_id is None:
+            continue
+        _give_stock(item.variant_id, item.quantity)
+        db.session.add(StockMovement(variant_id=item.variant_id, order_id=order.id,
+                                     delta=item.quantity, reason=reason))
+    order.reserved_until = None
+
+
+def _flag(order: Order, reason: str) -> None:
+    order.needs_attention = True
+    order.attention_reason = f"{order.attention_reason}\n{reason}".strip() if order.attention_reason else reason
+
+
+def _finish(changed: bool) -> bool:
+    if changed:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    return changed
+
+
+def record_payment(order_id: int, *, amount_cents: int, currency: str, reference: str, provider: str) -> bool:
+    """Mark the order paid exactly once, turning its reservation into a sale; True when it changed."""
+    try:
+        order = _lock_order(order_id)
+        if order is None or order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+            return _finish(False)
+        if amount_cents != order.total_cents or currency.lower() != order.currency:
+            reason = (f"amount mismatch: {provider} reported {format_money(amount_cents, currency)} "
+                      f"({reference}), order total is {format_money(order.total_cents, order.currency)}")
+            if reason in order.attention_reason:
+                return _finish(False)
+            _flag(order, reason)
+            db.session.commit()
+            current_app.logger.warning("Order %s: %s", order.number, reason)
+            return False
+        if not order.stock_reserved:
+            _retake_stock_after_release(order)
+        order.reserved_until = None
+        order.status = OrderStatus.PAID
+        order.payment_status = PaymentStatus.PAID
+        order.paid_at = now_utc()
+        order.payment_provider = provider
+        if order.payment_reference is None:
+            order.payment_reference = reference
+        if order.coupon_code:
+            db.session.execute(
+                sa.update(Coupon).where(Coupon.code == order.coupon_code)
+                .values(times_used=Coupon.times_used + 1).execution_options(synchronize_session=False)
+            )
+        queue_email(order.email, f"Your order {order.number}", "order_confirmation",
+                    order=order, order_url=order_link(order.number))
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return True
+
+
+def _retake_stock_after_release(order: Order) -> None:
+    """Take the stock again for a payment that came after the reservation was released."""
+    savepoint = db.session.begin_nested()
+    short = []
+    for item in sorted(order.items, key=lambda item: item.variant_id or 0):
+        if item.variant_id is None or not _take_stock(item.variant_id, item.quantity):
+            short.append(f"{item.quantity} × {item.product_name} ({item.sku})")
+    if short:
+        savepoint.rollback()
+        _flag(order, "stock short: paid after its reservation was released and not enough stock is left "
+                     "for " + ", ".join(short) + ". Refund it or restock.")
+        current_app.logger.warning("Order %s paid late with stock short", order.number)
+        return
+    savepoint.commit()
+    for item in order.items:
+        db.session.add(StockMovement(variant_id=item.variant_id, order_id=order.id,
+                                     delta=-item.quantity, reason="late sale"))
+
+
+def mark_payment_processing(order_id: int) -> bool:
+    """Note that an asynchronous payment is on its way; the reservation is kept until it settles."""
+    try:
+        order = _lock_order(order_id)
+        changed = (order is not None and order.status == OrderStatus.PENDING
+                   and order.payment_status == PaymentStatus.UNPAID)
+        if changed:
+            order.payment_status = PaymentStatus.PROCESSING
+        return _finish(changed)
+    except BaseException:
+        db.session.rollback()
+        raise
+
+
+def record_payment_failure(order_id: int, reason: str) -> bool:
+    """Cancel an unpaid order whose payment failed and give its stock back."""
+    return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.FAILED, "payment failed", reason,
+                         allow_processing=True)
+
+
+def expire_order(order_id: int) -> bool:
+    """Expire an unpaid order whose reservation or payment session ran out, giving its stock back."""
+    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, "expired", "expired",
+                         allow_processing=False)
+
+
+def cancel_order(order_id: int, reason: str) -> bool:
+    """Cancel an unpaid order (shopper cancelled, or payment could not start) and give its stock back."""
+    return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.UNPAID, "cancelled", reason,
+                         allow_processing=False)
+
+
+def _close_unpaid(order_id: int, status: str, payment_status: str, movement: str, reason: str,
+                  allow_processing: bool) -> bool:
+    open_payments = {PaymentStatus.UNPAID, PaymentStatus.PROCESSING} if allow_processing else {PaymentStatus.UNPAID}
+    try:
+        order = _lock_order(order_id)
+        if order is None or order.status != OrderStatus.PENDING or order.payment_status not in open_payments:
+            return _finish(False)
+        _release_reservation(order, movement)
+        order.status = status
+        order.payment_status = payment_status
+        current_app.logger.info("Order %s %s: %s", order.number, status, reason)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return True
+
+
+def release_expired_reservations(now: datetime | None = None) -> int:
+    """Expire every unpaid order whose reservation has run out; return how many were released.
+
+    Orders whose asynchronous payment is still processing keep their stock until it settles.
+    """
+    now = now or now_utc()
+    end_read_transaction()
+    overdue = list(db.session.scalars(
+        sa.select(Order.id).where(
+            Order.status == OrderStatus.PENDING, Order.payment_status == PaymentStatus.UNPAID,
+            Order.reserved_until < now,
+        ).order_by(Order.id)
+    ))
+    db.session.commit()
+    return sum(1 for order_id in overdue if expire_order(order_id))
+
+
+def refund_order(order_id: int) -> bool:
+    """Refund a paid order through the payment provider, then mark it refunded and restock it."""
+    from shop.services import payments
+
+    end_read_transaction()
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        raise ShopError("That order does not exist.")
+    if order.payment_status == PaymentStatus.REFUNDED:
+        return False
+    if order.payment_status != PaymentStatus.PAID:
+        raise ShopError(f"Order {order.number} is not paid, so there is nothing to refund.")
+    payments.refund_payment(order)
+    try:
+        order = _lock_order(order_id)
+        if order.payment_status != PaymentStatus.PAID:
+            return _finish(False)
+        if order.status != OrderStatus.FULFILLED:
+            _restock_taken(order)
+        order.status = OrderStatus.REFUNDED
+        order.payment_status = PaymentStatus.REFUNDED
+        order.needs_attention = False
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return True
+
+
+def _restock_taken(order: Order) -> None:
+    """Give back exactly what the ledger says this order took (nothing if it paid stock short)."""
+    taken = db.session.execute(
+        sa.select(StockMovement.variant_id, sa.func.sum(StockMovement.delta))
+        .where(StockMovement.order_id == order.id).group_by(StockMovement.variant_id)
+        .order_by(StockMovement.variant_id)
+    ).all()
+    for variant_id, net in taken:
+        if net < 0:
+            _give_stock(variant_id, -net)
+            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net, reason="refund"))
+
+
+def fulfil_order(order_id: int) -> bool:
+    """Mark a paid order as shipped."""
+    try:
+        order = _lock_order(order_id)
+        if order is None:
+            raise ShopError("That order does not exist.")
+        if order.status == OrderStatus.FULFILLED:
+            return _finish(False)
+        if order.status != OrderStatus.PAID:
+            raise ShopError(f"Order {order.number} is not paid, so it cannot be fulfilled.")
+        order.status = OrderStatus.FULFILLED
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    return True
+
+
+def find_order_by_reference(reference: str) -> Order | None:
+    """Return the order paid through this provider reference (a Checkout Session id or test token)."""
+    if not reference or len(reference) > 255:
+        return None
+    return db.session.scalar(sa.select(Order).where(Order.payment_reference == reference))
+
+
+def order_token(number: str) -> str:
+    """Return a signed token that lets whoever holds the link see this order."""
+    return URLSafeSerializer(current_app.secret_key, salt=TOKEN_SALT).dumps(number)
+
+
+def token_allows(token: str | None, number: str) -> bool:
+    """Return whether the token was signed by this shop for this order number."""
+    if not token:
+        return False
+    try:
+        return URLSafeSerializer(current_app.secret_key, salt=TOKEN_SALT).loads(token) == number
+    except BadSignature:
+        return False
+
+
+def order_link(number: str) -> str:
+    """Return the absolute link to the order page that works without logging in."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for("checkout.order_detail", number=number, token=order_token(number), _external=True)
+    # Outside a request (the CLI), SHOP_BASE_URL says where the shop lives.
+    base_url = current_app.config.get("BASE_URL") or "http://localhost:5000"
+    with current_app.test_request_context(base_url=base_url):
+        return url_for("checkout.order_detail", number=number, token=order_token(number), _external=True)

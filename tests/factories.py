@@ -1,0 +1,123 @@
+"""Plain functions that build rows for tests; each flushes so ids are set, none commits."""
+import itertools
+
+from shop.extensions import db
+from shop.models import (
+    Address, Brand, Category, Order, OrderItem, Product, ProductImage, ProductVariant, User,
+)
+from shop.services.passwords import hash_password
+
+_sequence = itertools.count(1)
+DEFAULT_PASSWORD = "correct horse battery"
+
+# Hashing with production argon2 settings costs ~50 ms; hash the default password once.
+_default_hash = None
+
+
+def _next() -> int:
+    return next(_sequence)
+
+
+def make_user(email: str | None = None, password: str = DEFAULT_PASSWORD, name: str = "Test Shopper",
+              is_admin: bool = False) -> User:
+    global _default_hash
+    if password == DEFAULT_PASSWORD:
+        _default_hash = _default_hash or hash_password(DEFAULT_PASSWORD)
+        password_hash = _default_hash
+    else:
+        password_hash = hash_password(password)
+    user = User(
+        email=(email or f"user{_next()}@example.com").lower(),
+        name=name,
+        password_hash=password_hash,
+        is_admin=is_admin,
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_address(user: User, **fields) -> Address:
+    values = {
+        "full_name": user.name, "line1": "1 Main Street", "line2": "", "city": "Springfield",
+        "postal_code": "12345", "country": "US", "phone": "", "is_default": False,
+    }
+    values.update(fields)
+    address = Address(user_id=user.id, **values)
+    db.session.add(address)
+    db.session.flush()
+    return address
+
+
+def make_category(name: str | None = None, parent: Category | None = None, position: int = 0) -> Category:
+    n = _next()
+    name = name or f"Category {n}"
+    category = Category(
+        name=name, slug=f"{name.lower().replace(' ', '-')}-{n}", parent_id=parent.id if parent else None,
+        position=position,
+    )
+    db.session.add(category)
+    db.session.flush()
+    return category
+
+
+def make_brand(name: str | None = None) -> Brand:
+    n = _next()
+    brand = Brand(name=name or f"Brand {n}", slug=f"brand-{n}")
+    db.session.add(brand)
+    db.session.flush()
+    return brand
+
+
+def make_product(name: str | None = None, category: Category | None = None, price_cents: int = 1999,
+                 stock: int = 10, variants: list[dict] | None = None, images: int = 1,
+                 is_active: bool = True, is_featured: bool = False, brand: Brand | None = None,
+                 compare_at_cents: int | None = None) -> Product:
+    """Make a product with one variant (or the given ones) and placeholder image rows."""
+    n = _next()
+    name = name or f"Product {n}"
+    category = category or make_category()
+    product = Product(
+        name=name, slug=f"{name.lower().replace(' ', '-')}-{n}", description=f"About {name}.",
+        category_id=category.id, brand_id=brand.id if brand else None,
+        is_active=is_active, is_featured=is_featured,
+    )
+    db.session.add(product)
+    db.session.flush()
+    for position, spec in enumerate(variants or [{}]):
+        values = {
+            "sku": f"SKU-{n}-{position}", "size": "", "colour": "", "price_cents": price_cents,
+            "compare_at_cents": compare_at_cents, "stock": stock, "position": position,
+        }
+        values.update(spec)
+        db.session.add(ProductVariant(product_id=product.id, **values))
+    for position in range(images):
+        db.session.add(ProductImage(product_id=product.id, filename=f"test/{n}-{position}.png",
+                                    alt=f"{name} photo {position + 1}", position=position))
+    db.session.flush()
+    return product
+
+
+def make_order(user: User | None = None, variant: ProductVariant | None = None, quantity: int = 1,
+               status: str = "pending", payment_status: str = "unpaid", currency: str = "usd",
+               email: str | None = None) -> Order:
+    """Make an order with one item snapshot; totals follow the item."""
+    n = _next()
+    variant = variant or make_product().variants[0]
+    subtotal = variant.price_cents * quantity
+    order = Order(
+        number=f"T{n:08d}", user_id=user.id if user else None,
+        email=email or (user.email if user else f"guest{n}@example.com"),
+        status=status, payment_status=payment_status, currency=currency,
+        subtotal_cents=subtotal, total_cents=subtotal,
+        ship_name="Test Shopper", ship_line1="1 Main Street", ship_city="Springfield",
+        ship_postal_code="12345", ship_country="US",
+    )
+    db.session.add(order)
+    db.session.flush()
+    db.session.add(OrderItem(
+        order_id=order.id, variant_id=variant.id, product_name=variant.product.name,
+        variant_name=variant.label, sku=variant.sku, unit_price_cents=variant.price_cents, quantity=quantity,
+    ))
+    db.session.flush()
+    return order

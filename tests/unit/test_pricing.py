@@ -1,0 +1,116 @@
+"""Pricing rules: shipping thresholds, coupons, tax, rounding, all in integer cents."""
+from datetime import timedelta
+
+import pytest
+
+from shop.extensions import db
+from shop.models import Coupon, CouponKind, ShippingMethod, TaxRate
+from shop.models.base import now_utc
+from shop.services import ShopError
+from shop.services.checkout import (
+    PricedLine, coupon_discount, find_coupon, price_lines, quote_cart, round_half_up, shipping_cost,
+)
+from tests.factories import make_product
+
+
+def line(unit_cents: int, quantity: int = 1, variant_id: int = 1) -> PricedLine:
+    return PricedLine(variant_id=variant_id, product_name="Mug", variant_name="Default", sku="MUG",
+                      unit_price_cents=unit_cents, quantity=quantity, stock=100)
+
+
+STANDARD = ShippingMethod(name="Standard", price_cents=599, free_over_cents=7500)
+EXPRESS = ShippingMethod(name="Express", price_cents=1499, free_over_cents=None)
+
+
+@pytest.mark.parametrize("numerator, denominator, expected", [
+    (0, 100, 0), (149, 100, 1), (150, 100, 2), (151, 100, 2), (250, 100, 3), (5, 10_000, 0), (5000, 10_000, 1),
+])
+def test_round_half_up(numerator, denominator, expected):
+    assert round_half_up(numerator, denominator) == expected
+
+
+def test_shipping_is_free_from_the_threshold_and_never_for_methods_without_one():
+    assert shipping_cost(STANDARD, 7499) == 599
+    assert shipping_cost(STANDARD, 7500) == 0
+    assert shipping_cost(EXPRESS, 1_000_000) == 1499
+
+
+def test_percent_coupon_rounds_half_up_and_fixed_coupon_never_exceeds_the_subtotal():
+    ten_percent = Coupon(code="TEN", kind=CouponKind.PERCENT, value=10)
+    assert coupon_discount(ten_percent, 1995) == 200  # 199.5 rounds up
+    assert coupon_discount(ten_percent, 1994) == 199
+    five_off = Coupon(code="FIVE", kind=CouponKind.FIXED, value=500)
+    assert coupon_discount(five_off, 300) == 300
+    assert coupon_discount(Coupon(code="ALL", kind=CouponKind.PERCENT, value=150), 999) == 999
+
+
+def test_totals_apply_discount_then_shipping_on_discounted_goods_then_tax():
+    coupon = Coupon(code="TEN", kind=CouponKind.PERCENT, value=10)
+    quote = price_lines([line(4000, 2)], STANDARD, coupon, rate_bp=2000, currency="usd")
+    # 8000 - 800 = 7200 goods, below the 7500 free threshold once discounted.
+    assert (quote.subtotal_cents, quote.discount_cents, quote.shipping_cents) == (8000, 800, 599)
+    assert quote.tax_cents == round_half_up((7200 + 599) * 2000, 10_000) == 1560
+    assert quote.total_cents == 7200 + 599 + 1560
+
+
+def test_no_tax_and_no_shipping_for_an_empty_cart():
+    quote = price_lines([], STANDARD, None, rate_bp=0, currency="usd")
+    assert quote.total_cents == 0 and quote.shipping_cents == 0
+
+
+def test_zero_decimal_currency_amounts_are_not_multiplied():
+    quote = price_lines([line(1200, 3)], EXPRESS, None, rate_bp=1000, currency="jpy")
+    assert quote.subtotal_cents == 3600
+    assert quote.total_cents == 3600 + 1499 + 510
+
+
+def _coupon(**fields) -> Coupon:
+    values = {"code": "SAVE", "kind": CouponKind.FIXED, "value": 500}
+    values.update(fields)
+    coupon = Coupon(**values)
+    db.session.add(coupon)
+    db.session.commit()
+    return coupon
+
+
+def test_coupon_codes_are_case_insensitive(app):
+    _coupon(code="WELCOME10", kind=CouponKind.PERCENT, value=10)
+    assert find_coupon("  welcome10 ", 1000).code == "WELCOME10"
+
+
+@pytest.mark.parametrize("fields, code, subtotal, message", [
+    ({}, "NOPE", 5000, "is not valid"),
+    ({"is_active": False}, "SAVE", 5000, "is not valid"),
+    ({"starts_at": now_utc() + timedelta(days=1)}, "SAVE", 5000, "not valid yet"),
+    ({"ends_at": now_utc() - timedelta(seconds=1)}, "SAVE", 5000, "has expired"),
+    ({"usage_limit": 3, "times_used": 3}, "SAVE", 5000, "used up"),
+    ({"min_subtotal_cents": 3000}, "SAVE", 2999, r"at least \$30\.00"),
+])
+def test_unusable_coupons_say_why(app, fields, code, subtotal, message):
+    _coupon(**fields)
+    with pytest.raises(ShopError, match=message):
+        find_coupon(code, subtotal)
+
+
+def test_coupon_within_its_dates_and_limit_applies(app):
+    _coupon(starts_at=now_utc() - timedelta(days=1), ends_at=now_utc() + timedelta(days=1),
+            usage_limit=3, times_used=2, min_subtotal_cents=3000)
+    assert find_coupon("save", 3000).value == 500
+
+
+def test_quote_prices_from_the_database_and_taxes_only_configured_countries(app):
+    mug = make_product("Mug", price_cents=1250).variants[0]
+    hidden = make_product("Gone", is_active=False).variants[0]
+    db.session.add_all([ShippingMethod(name="Standard", price_cents=599, free_over_cents=7500),
+                        TaxRate(country="DE", rate_bp=1900), TaxRate(country="FR", rate_bp=2000, is_active=False)])
+    db.session.commit()
+    method_id = db.session.scalar(db.select(ShippingMethod.id))
+
+    quote = quote_cart({mug.id: 2, hidden.id: 1}, method_id, "", "DE")
+    assert [(item.product_name, item.quantity) for item in quote.lines] == [("Mug", 2)]
+    assert quote.unavailable == [hidden.id]
+    assert quote.tax_cents == round_half_up((2500 + 599) * 1900, 10_000)
+    assert quote_cart({mug.id: 2}, method_id, "", "FR").tax_cents == 0
+    assert quote_cart({mug.id: 2}, method_id, "", "US").tax_cents == 0
+    with pytest.raises(ShopError, match="shipping methods"):
+        quote_cart({mug.id: 2}, method_id + 999, "", "DE")
