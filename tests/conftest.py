@@ -34,6 +34,9 @@ class ShopClient(FlaskClient):
         # The shopper acts on what the test set up, and afterwards the test must see what the
         # request wrote: commit before, and end the test's read snapshot (expiring its objects) after.
         db.session.commit()
+        # Buffered, the response is closed before it is returned, as a server closes it once
+        # sent: work deferred to then (emails) has happened when the test looks.
+        kwargs.setdefault("buffered", True)
         try:
             return super().open(*args, **kwargs)
         finally:

@@ -10,7 +10,7 @@ from shop.checkout.views import bp
 from shop.extensions import csrf, db
 from shop.models import PaymentEvent
 from shop.services import ShopError, payments
-from shop.services.mail import deliver_after_request
+from shop.services.mail import deliver_after_response
 
 SESSION_EVENTS = {
     "checkout.session.completed",
@@ -70,5 +70,5 @@ def webhook():
         return {"received": True, "duplicate": True}
 
     if changed == "paid":
-        deliver_after_request()
+        deliver_after_response()
     return {"received": True}

@@ -16,7 +16,7 @@ from shop.extensions import db
 from shop.models import Address, Order, OrderStatus, OutboxEmail, User
 from shop.models.base import now_utc
 from shop.services import ShopError
-from shop.services.mail import queue_email
+from shop.services.mail import external_url, queue_email
 from shop.services.passwords import (
     check_new_password, hash_password, needs_rehash, spend_verification_time, verify_password,
 )
@@ -193,6 +193,14 @@ def reset_password(token: str, new_password: str) -> User:
 def _set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = now_utc()
+    _notify_account_change(user.email, user, "password")
+
+
+def _notify_account_change(recipient: str, user: User, change: str, new_email: str = "") -> None:
+    """Tell the owner that their password or email changed, so a takeover does not go unseen."""
+    subject = {"password": "Your password was changed", "email": "Your email address was changed"}[change]
+    queue_email(recipient, subject, "account_changed", user=user, change=change, new_email=new_email,
+                reset_url=external_url("auth.reset_request"))
 
 
 def _locked_user(user_id: int) -> User:
@@ -215,6 +223,8 @@ def update_profile(user_id: int, name: str, email: str, current_password: str) -
         if find_user_by_email(email) is not None:
             db.session.rollback()
             raise ShopError(EMAIL_TAKEN)
+        # The old address hears of it: it is the one the rightful owner still reads.
+        _notify_account_change(user.email, user, "email", new_email=email)
         user.email = email
     user.name = name
     try:

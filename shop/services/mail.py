@@ -1,4 +1,4 @@
-"""Email through an outbox: queued in the caller's transaction, delivered after commit.
+"""Email through an outbox: queued in the caller's transaction, delivered after the response.
 
 An SMTP outage therefore never undoes an order or a password change; undelivered emails stay
 in the outbox and `flask shop send-emails` (or the next successful delivery) retries them.
@@ -6,7 +6,7 @@ in the outbox and `flask shop send-emails` (or the next successful delivery) ret
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import after_this_request, current_app, has_request_context, render_template, url_for
 from flask_mail import Message
 
 from shop.extensions import db, mail
@@ -30,6 +30,15 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     )
     db.session.add(email)
     return email
+
+
+def external_url(endpoint: str, **values) -> str:
+    """Return an absolute link for an email, from the request or, in the CLI, from SHOP_BASE_URL."""
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return url_for(endpoint, _external=True, **values)
+    base_url = current_app.config.get("BASE_URL") or "http://localhost:5000"
+    with current_app.test_request_context(base_url=base_url):
+        return url_for(endpoint, _external=True, **values)
 
 
 def deliver_pending(limit: int = 50) -> tuple[int, int]:
@@ -83,10 +92,23 @@ def deliver_pending(limit: int = 50) -> tuple[int, int]:
     return sent, failed
 
 
-def deliver_after_request() -> None:
-    """Send what the request queued, without letting a mail failure break the response."""
-    try:
-        deliver_pending(limit=10)
-    except Exception:  # the outbox keeps the email; the shopper's action already succeeded
-        db.session.rollback()
-        current_app.logger.exception("Outbox delivery failed; emails stay queued")
+def deliver_after_response() -> None:
+    """Send what this request queued once its response has gone out.
+
+    The shopper never waits on the SMTP server, and a password-reset request answers in the
+    same time whether or not the account exists. A mail failure leaves the email queued.
+    """
+    app = current_app._get_current_object()
+
+    def deliver() -> None:
+        with app.app_context():
+            try:
+                deliver_pending(limit=10)
+            except Exception:  # the outbox keeps the email; the shopper's action already succeeded
+                db.session.rollback()
+                app.logger.exception("Outbox delivery failed; emails stay queued")
+
+    @after_this_request
+    def deliver_on_close(response):
+        response.call_on_close(deliver)
+        return response

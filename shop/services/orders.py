@@ -8,7 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -23,7 +23,7 @@ from shop.models.catalog import item_name
 from shop.money import format_money
 from shop.services import ShopError
 from shop.services.checkout import CheckoutDetails, quote_cart
-from shop.services.mail import queue_email
+from shop.services.mail import external_url, queue_email
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I lookalikes
 NUMBER_LENGTH = 6
@@ -373,9 +373,4 @@ def token_allows(token: str | None, number: str) -> bool:
 
 def order_link(number: str) -> str:
     """Return the absolute link to the order page that works without logging in."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for("checkout.order_detail", number=number, token=order_token(number), _external=True)
-    # Outside a request (the CLI), SHOP_BASE_URL says where the shop lives.
-    base_url = current_app.config.get("BASE_URL") or "http://localhost:5000"
-    with current_app.test_request_context(base_url=base_url):
-        return url_for("checkout.order_detail", number=number, token=order_token(number), _external=True)
+    return external_url("checkout.order_detail", number=number, token=order_token(number))

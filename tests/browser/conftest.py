@@ -1,5 +1,6 @@
 """A live server in a thread and a headless Debian Chromium driven by Playwright."""
 import threading
+import time
 
 import pytest
 from werkzeug.serving import make_server
@@ -41,3 +42,16 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture
+def delivered(mail_outbox):
+    """Wait for the live server to send `count` emails, which it does after each response."""
+
+    def wait(count: int, timeout: float = 10) -> list:
+        deadline = time.monotonic() + timeout
+        while len(mail_outbox) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return list(mail_outbox)
+
+    return wait

@@ -5,8 +5,9 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Address, Order, User
+from shop.models import Address, Order, OutboxEmail, User
 from shop.services.passwords import verify_password
+from tests.conftest import free_port
 from tests.factories import DEFAULT_PASSWORD, make_address, make_order, make_user
 
 NEW_PASSWORD = "plum tangerine orbit"
@@ -59,6 +60,19 @@ def test_changing_the_email_needs_the_current_password(client, user, auth):
     assert auth.login("new@example.com").status_code == 302
 
 
+def test_the_old_address_is_told_of_an_email_change(client, user, mail_outbox):
+    client.post("/account", data={"name": "Sam", "email": "new@example.com", "current_password": "nope"})
+    client.post("/account", data={"name": "Sammy", "email": user.email})
+    assert mail_outbox == [], "nothing to tell: no email change happened"
+
+    client.post("/account", data={"name": "Sam", "email": "new@example.com", "current_password": DEFAULT_PASSWORD})
+
+    [notice] = mail_outbox
+    assert (notice["To"], notice["Subject"]) == ("shopper@example.com", "Your email address was changed")
+    text = notice.get_body(("plain",)).get_content()
+    assert "changed to new@example.com" in text and "http://localhost/auth/reset" in text
+
+
 def test_changing_to_a_taken_email_is_refused(client, user):
     make_user("other@example.com")
     db.session.commit()
@@ -95,6 +109,30 @@ def test_changing_the_password(client, user, auth):
     auth.logout()
     assert auth.login(user.email).status_code == 200
     assert auth.login(user.email, NEW_PASSWORD).status_code == 302
+
+
+def test_the_owner_is_told_of_a_password_change(client, user, mail_outbox):
+    client.post("/account/password", data={
+        "current_password": "wrong password", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert mail_outbox == []
+
+    client.post("/account/password", data={
+        "current_password": DEFAULT_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+
+    [notice] = mail_outbox
+    assert (notice["To"], notice["Subject"]) == ("shopper@example.com", "Your password was changed")
+    assert NEW_PASSWORD not in notice.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("app_overrides", [{"MAIL_PORT": free_port()}])
+def test_a_mail_outage_neither_blocks_nor_undoes_a_password_change(client, user, mail_outbox):
+    response = client.post("/account/password", data={
+        "current_password": DEFAULT_PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        follow_redirects=True)
+    assert "Your password has been changed." in response.get_data(as_text=True)
+    assert verify_password(fresh(User, user.id).password_hash, NEW_PASSWORD)
+    [queued] = db.session.scalars(sa.select(OutboxEmail)).all()
+    assert (queued.recipient, queued.sent_at) == ("shopper@example.com", None) and queued.last_error
 
 
 @pytest.mark.parametrize("data, message", [
