@@ -4,6 +4,8 @@ import pytest
 from shop.extensions import db
 from tests.factories import make_category, make_product
 
+from tests.browser.actions import follow
+
 pytestmark = pytest.mark.browser
 
 
@@ -15,17 +17,17 @@ def test_shopper_finds_a_product_and_picks_a_variant(live_url, page):
     db.session.commit()
 
     page.goto(live_url + "/")
-    page.get_by_role("navigation", name="Categories").get_by_role("link", name="Outdoors").click()
-    page.get_by_role("link", name="Camping").first.click()
-    page.get_by_role("link", name="Alpine Tent").click()
+    follow(page.get_by_role("navigation", name="Categories").get_by_role("link", name="Outdoors"))
+    follow(page.get_by_role("link", name="Camping").first)
+    follow(page.get_by_role("link", name="Alpine Tent"))
     assert page.get_by_test_id("stock").inner_text() == "Only 4 left"
     assert page.get_by_test_id("price").inner_text() == "$199.00"
 
-    page.get_by_role("link", name="3P").click()
+    follow(page.get_by_role("link", name="3P"))
     assert page.get_by_test_id("stock").inner_text() == "Out of stock"
     assert page.get_by_test_id("price").inner_text() == "$249.00"
     assert page.get_by_role("button", name="Add to cart").is_disabled()
 
     page.get_by_role("searchbox", name="Search products").fill("tent")
-    page.get_by_role("button", name="Search").click()
+    follow(page.get_by_role("button", name="Search"))
     assert "1 result for “tent”" in page.content()

@@ -4,15 +4,17 @@ import pytest
 from shop.extensions import db
 from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
 
+from tests.browser.actions import follow
+
 pytestmark = pytest.mark.browser
 
 
 def log_in(page, live_url, email):
     page.goto(live_url + "/cart")
-    page.get_by_role("link", name="Log in").first.click()
+    follow(page.get_by_role("link", name="Log in").first)
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    follow(page.get_by_role("button", name="Log in"))
 
 
 def test_shopper_fills_the_cart_and_finds_saved_items_on_another_browser(live_url, page, browser):
@@ -27,35 +29,35 @@ def test_shopper_fills_the_cart_and_finds_saved_items_on_another_browser(live_ur
     log_in(page, live_url, "walker@example.com")
     page.goto(f"{live_url}/products/{tent_slug}")
     page.get_by_label("Quantity").fill("2")
-    page.get_by_role("button", name="Add to cart").click()
+    follow(page.get_by_role("button", name="Add to cart"))
     assert "Added 2 × Alpine Tent (2P) to your cart." in page.content()
     assert page.get_by_test_id("cart-count").inner_text() == "2"
 
-    page.get_by_role("link", name="3P").click()
+    follow(page.get_by_role("link", name="3P"))
     page.get_by_label("Quantity").fill("5")
-    page.get_by_role("button", name="Add to cart").click()
+    follow(page.get_by_role("button", name="Add to cart"))
     assert "Only 2 of Alpine Tent (3P) available, so your cart now has 2." in page.content()
 
     page.get_by_role("searchbox", name="Search products").fill("mug")
-    page.get_by_role("button", name="Search").click()
-    page.get_by_role("link", name="Camp Mug").click()
-    page.get_by_role("button", name="Add to cart").click()
+    follow(page.get_by_role("button", name="Search"))
+    follow(page.get_by_role("link", name="Camp Mug"))
+    follow(page.get_by_role("button", name="Add to cart"))
     assert page.get_by_test_id("cart-count").inner_text() == "5"
 
-    page.get_by_role("link", name="Cart").click()
+    follow(page.get_by_role("link", name="Cart"))
     assert page.get_by_test_id("cart-line").count() == 3
     assert page.get_by_test_id("subtotal").inner_text() == "$904.50"
 
     page.get_by_label("Quantity of Camp Mug").fill("3")
-    page.get_by_test_id("cart-line").filter(has_text="Camp Mug").get_by_role("button", name="Update").click()
+    follow(page.get_by_test_id("cart-line").filter(has_text="Camp Mug").get_by_role("button", name="Update"))
     assert "Updated Camp Mug to 3." in page.content()
     assert page.get_by_test_id("subtotal").inner_text() == "$921.50"
 
-    page.get_by_role("button", name="Remove Alpine Tent (3P)").click()
+    follow(page.get_by_role("button", name="Remove Alpine Tent (3P)"))
     assert "Removed Alpine Tent (3P) from your cart." in page.content()
     assert page.get_by_test_id("cart-line").count() == 2
 
-    page.get_by_role("button", name="Save Alpine Tent (2P) for later").click()
+    follow(page.get_by_role("button", name="Save Alpine Tent (2P) for later"))
     assert "Saved Alpine Tent (2P) for later." in page.content()
     assert page.get_by_test_id("cart-line").count() == 1
     assert page.get_by_test_id("saved-line").count() == 1
@@ -67,7 +69,7 @@ def test_shopper_fills_the_cart_and_finds_saved_items_on_another_browser(live_ur
         second.goto(live_url + "/cart")
         saved = second.get_by_test_id("saved-line")
         assert saved.count() == 1 and "Alpine Tent" in saved.inner_text()
-        second.get_by_role("button", name="Move Alpine Tent (2P) to cart").click()
+        follow(second.get_by_role("button", name="Move Alpine Tent (2P) to cart"))
         assert "Moved Alpine Tent (2P) to your cart." in second.content()
         assert second.get_by_test_id("cart-line").count() == 1
         assert second.get_by_test_id("cart-count").inner_text() == "2"

@@ -6,6 +6,8 @@ from shop.extensions import db
 from shop.models import Order, ProductVariant, ShippingMethod
 from tests.factories import DEFAULT_PASSWORD, make_address, make_product, make_user
 
+from tests.browser.actions import follow
+
 pytestmark = pytest.mark.browser
 
 
@@ -29,7 +31,7 @@ def latest_order() -> Order:
 
 def add_to_cart_and_check_out(page, live_url, slug: str) -> None:
     page.goto(f"{live_url}/products/{slug}")
-    page.get_by_role("button", name="Add to cart").click()
+    follow(page.get_by_role("button", name="Add to cart"))
     page.goto(f"{live_url}/checkout")
 
 
@@ -47,12 +49,12 @@ def test_guest_buys_and_pays_in_test_mode(live_url, page, kettle, delivered):
     assert page.get_by_test_id("total").inner_text() == "$47.99"
     page.get_by_label("Email").fill("gina@example.com")
     fill_address(page)
-    page.get_by_role("button", name="Place order and pay").click()
+    follow(page.get_by_role("button", name="Place order and pay"))
 
     assert page.get_by_test_id("test-mode").is_visible()
     assert "No real payment happens here" in page.content()
     assert stock(variant_id) == 2
-    page.get_by_role("button", name="Pay").click()
+    follow(page.get_by_role("button", name="Pay"))
 
     number = latest_order().number
     assert f"Order {number} is confirmed" in page.inner_text("h1")
@@ -66,8 +68,8 @@ def test_declined_payment_returns_to_a_full_cart(live_url, page, kettle):
     add_to_cart_and_check_out(page, live_url, slug)
     page.get_by_label("Email").fill("gina@example.com")
     fill_address(page)
-    page.get_by_role("button", name="Place order and pay").click()
-    page.get_by_role("button", name="Decline").click()
+    follow(page.get_by_role("button", name="Place order and pay"))
+    follow(page.get_by_role("button", name="Decline"))
 
     assert page.url == f"{live_url}/cart"
     assert "The test payment was declined" in page.content()
@@ -84,16 +86,16 @@ def test_logged_in_shopper_buys_with_the_saved_address(live_url, page, kettle):
     page.goto(f"{live_url}/auth/login")
     page.get_by_label("Email").fill("lou@example.com")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    follow(page.get_by_role("button", name="Log in"))
 
     add_to_cart_and_check_out(page, live_url, slug)
     assert page.get_by_label("Email").input_value() == "lou@example.com"
     assert page.get_by_label("Address", exact=True).input_value() == "7 Quay Road"
-    page.get_by_role("button", name="Place order and pay").click()
-    page.get_by_role("button", name="Pay").click()
+    follow(page.get_by_role("button", name="Place order and pay"))
+    follow(page.get_by_role("button", name="Pay"))
     assert "is confirmed" in page.inner_text("h1")
 
     page.goto(f"{live_url}/account/orders")
     number = latest_order().number
-    page.get_by_role("link", name=number).click()
+    follow(page.get_by_role("link", name=number))
     assert "7 Quay Road" in page.content() and page.get_by_test_id("order-status").inner_text() == "Paid"
