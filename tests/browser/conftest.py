@@ -1,9 +1,11 @@
 """A live server in a thread and a headless Debian Chromium driven by Playwright."""
 import threading
 import time
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.wsgi import ClosingIterator
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -12,15 +14,62 @@ CHROMIUM_ARGS = [
 ]
 
 
+class RequestsInFlight:
+    """WSGI middleware that knows when every request, including work done on close, has finished."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+        self.idle = threading.Condition()
+
+    def __call__(self, environ, start_response):
+        with self.idle:
+            self.count += 1
+        try:
+            return ClosingIterator(self.app(environ, start_response), [self.finished])
+        except BaseException:
+            self.finished()
+            raise
+
+    def finished(self) -> None:
+        with self.idle:
+            self.count -= 1
+            self.idle.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        with self.idle:
+            return self.idle.wait_for(lambda: self.count == 0, timeout)
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """The standard library's WSGI server, one thread a request.
+
+    Unlike werkzeug's development server, it closes every response even when the browser drops
+    the connection, as gunicorn does, so work deferred to the close (emails) always runs.
+    """
+
+    daemon_threads = True
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 (the standard library's signature)
+        pass
+
+
 @pytest.fixture
 def live_url(app):
     """Serve the test app on a free localhost port for the duration of the test."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    in_flight = RequestsInFlight(app)
+    server = make_server("127.0.0.1", 0, in_flight, server_class=ThreadingWSGIServer,
+                         handler_class=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    server.server_close()
     thread.join(timeout=5)
+    # Emails go out after the response: let them land before the next test clears the outbox.
+    assert in_flight.wait_until_idle(timeout=10), "a request of the live server did not finish"
 
 
 @pytest.fixture(scope="session")
