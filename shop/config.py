@@ -17,6 +17,8 @@ DEFAULTS = {
     "STRIPE_API_BASE": None,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,  # 429 responses carry Retry-After
+    # A fixed window lets an attacker spend two windows' worth of guesses across a boundary.
+    "RATELIMIT_STRATEGY": "moving-window",
     # Failed logins allowed per client address and per submitted email; reset emails likewise.
     "LOGIN_LIMIT_PER_IP": "10 per minute; 100 per hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",

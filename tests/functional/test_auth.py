@@ -1,8 +1,11 @@
 """Registration, login, logout and password reset as a visitor uses them."""
 import re
 import time
+import types
 
 import itsdangerous.timed
+import limits.storage.memory
+import limits.strategies
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -271,6 +274,23 @@ def test_repeated_failures_for_one_account_are_throttled(client, auth):
     assert "Too many requests" in page
     assert "5 per 1 minute; you can try again in" in page
     assert logged_in_as(client) is None
+
+
+def test_guesses_spread_across_a_window_edge_are_still_throttled(client, auth, monkeypatch):
+    # With a fixed window, a guess before the edge and a burst after it would pass unnoticed.
+    now = [1_000_000.0]
+    clock = types.SimpleNamespace(time=lambda: now[0])
+    monkeypatch.setattr(limits.storage.memory, "time", clock)
+    monkeypatch.setattr(limits.strategies, "time", clock)
+    make_user("ann@example.com")
+    db.session.commit()
+    assert auth.login("ann@example.com", "wrong password!").status_code == 200
+    now[0] += 50
+    for _ in range(4):
+        assert auth.login("ann@example.com", "wrong password!").status_code == 200
+    now[0] += 11
+    assert auth.login("ann@example.com", "wrong password!").status_code == 200
+    assert auth.login("ann@example.com", DEFAULT_PASSWORD).status_code == 429
 
 
 def test_account_limit_does_not_block_other_accounts(client, auth):
