@@ -60,6 +60,7 @@ class StripeStandIn:
         """Forget every object and request, and work normally again."""
         with self.lock:
             self.sessions: dict[str, dict] = {}
+            self.payment_intents: dict[str, dict] = {}
             self.coupons: dict[str, dict] = {}
             self.refunds: list[dict] = []
             self.requests: list[dict] = []
@@ -81,15 +82,33 @@ class StripeStandIn:
     def mark_paid(self, session_id: str) -> dict:
         """Complete a session as a shopper paying by card would."""
         return self._update(session_id, status="complete", payment_status="paid",
-                            payment_intent=f"pi_test_{secrets.token_hex(8)}")
+                            payment_intent=self._new_intent(session_id, "succeeded"))
 
     def mark_processing(self, session_id: str) -> dict:
         """Complete a session with an async method (bank debit) that has not settled yet."""
         return self._update(session_id, status="complete", payment_status="unpaid",
-                            payment_intent=f"pi_test_{secrets.token_hex(8)}")
+                            payment_intent=self._new_intent(session_id, "processing"))
 
     def mark_async_paid(self, session_id: str) -> dict:
+        self._set_intent_status(session_id, "succeeded")
         return self._update(session_id, payment_status="paid")
+
+    def mark_async_failed(self, session_id: str) -> dict:
+        """Fail the async payment: the session stays unpaid and its intent wants another method."""
+        self._set_intent_status(session_id, "requires_payment_method")
+        return self._update(session_id)
+
+    def _new_intent(self, session_id: str, status: str) -> str:
+        with self.lock:
+            session = self.sessions[session_id]
+            intent = {"id": f"pi_test_{secrets.token_hex(8)}", "object": "payment_intent", "status": status,
+                      "amount": session["amount_total"], "currency": session["currency"]}
+            self.payment_intents[intent["id"]] = intent
+            return intent["id"]
+
+    def _set_intent_status(self, session_id: str, status: str) -> None:
+        with self.lock:
+            self.payment_intents[self.sessions[session_id]["payment_intent"]]["status"] = status
 
     def mark_expired(self, session_id: str) -> dict:
         return self._update(session_id, status="expired")
@@ -159,7 +178,7 @@ class StripeStandIn:
             if session is None:
                 return 404, stripe_error(f"No such checkout.session: '{match.group(1)}'", code="resource_missing")
             if method == "GET" and not match.group(2):
-                return 200, session
+                return 200, self._expanded(session, query, "payment_intent")
             if method == "POST" and match.group(2):
                 if session["status"] != "open":
                     return 400, stripe_error(f"Only Checkout Sessions with a status in [\"open\"] can be "
@@ -228,8 +247,16 @@ class StripeStandIn:
             ids = [s["id"] for s in sessions]
             sessions = sessions[ids.index(query["starting_after"]) + 1:]
         limit = min(int(query.get("limit", 10)), self.page_size)
-        return 200, {"object": "list", "url": "/v1/checkout/sessions", "data": sessions[:limit],
+        page = [self._expanded(session, query, "data.payment_intent") for session in sessions[:limit]]
+        return 200, {"object": "list", "url": "/v1/checkout/sessions", "data": page,
                      "has_more": len(sessions) > limit}
+
+    def _expanded(self, session: dict, query: dict, field_path: str) -> dict:
+        """Return the session with its payment intent as an object when the request expands it."""
+        expand = [value for key, value in query.items() if key == "expand" or key.startswith("expand[")]
+        if field_path not in expand or session["payment_intent"] is None:
+            return session
+        return {**session, "payment_intent": self.payment_intents[session["payment_intent"]]}
 
     def _create_coupon(self, form):
         coupon = {"id": f"coupon_{secrets.token_hex(6)}", "object": "coupon", "amount_off": int(form["amount_off"]),

@@ -20,6 +20,8 @@ from shop.services import stripe_gateway as gateway
 TEST_REFERENCE_PREFIX = "test_"
 FREE_REFERENCE_PREFIX = "free_"
 STRIPE_REFERENCE_PREFIX = "cs_"
+# A delayed payment (bank debit) that fails sends its intent back for another payment method.
+FAILED_INTENT_STATUSES = ("requires_payment_method", "canceled")
 UNAVAILABLE = "Payment is unavailable right now, and nothing was charged. Please try again in a few minutes."
 
 
@@ -135,6 +137,9 @@ def apply_session(session: dict) -> str | None:
             provider="stripe",
         )
         return "paid" if changed else None
+    intent = session.get("payment_intent")
+    if isinstance(intent, dict) and intent.get("status") in FAILED_INTENT_STATUSES:
+        return "payment failed" if orders.record_payment_failure(order_id, "the delayed payment failed") else None
     return "payment processing" if orders.mark_payment_processing(order_id) else None
 
 

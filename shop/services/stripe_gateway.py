@@ -139,7 +139,9 @@ def expire_session(session_id: str) -> None:
 def recent_sessions(days: int) -> Iterator[dict]:
     """Yield every Checkout Session created in the last `days` days as plain dicts, following Stripe's pages."""
     since = int((now_utc() - timedelta(days=days)).timestamp())
-    page = client().v1.checkout.sessions.list({"created": {"gte": since}, "limit": 100})
+    # The payment intent's status tells a failed delayed payment from one still processing.
+    page = client().v1.checkout.sessions.list(
+        {"created": {"gte": since}, "limit": 100, "expand": ["data.payment_intent"]})
     for session in page.auto_paging_iter():
         yield session.to_dict()
 

@@ -76,6 +76,19 @@ def test_a_pending_async_payment_is_noted_and_keeps_its_stock(app, place, stripe
     assert state(waiting) == ("pending", "processing", 3)
 
 
+def test_a_missed_async_failure_cancels_the_order_and_returns_the_stock(app, place, stripe_api, mail_outbox):
+    bounced = place()
+    stripe_api.mark_processing(bounced.session_id)
+    stripe_api.mark_async_failed(bounced.session_id)
+
+    result = reconcile(app)
+
+    assert f"Order {bounced.number} ({bounced.session_id}): payment failed" in result.output
+    assert state(bounced) == ("cancelled", "failed", 4)
+    assert mail_outbox == []
+    assert "payment failed" not in reconcile(app).output
+
+
 def test_running_it_again_changes_nothing(app, place, stripe_api, mail_outbox):
     paid, open_ = place(), place()
     stripe_api.mark_paid(paid.session_id)
