@@ -6,7 +6,6 @@ from shop.account.forms import AddressForm, DeleteAccountForm, PasswordForm, Pro
 from shop.auth.sessions import end_session, refresh_fingerprint
 from shop.extensions import login_manager
 from shop.services import ShopError, accounts
-from shop.services.mail import deliver_after_response
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -29,7 +28,6 @@ def index():
         except ShopError as error:
             flash(str(error), "error")
         else:
-            deliver_after_response()
             flash("Your details have been saved.", "success")
             return redirect(url_for("account.index"))
     return render_template("account/index.html", form=form)
@@ -45,7 +43,6 @@ def password():
         except ShopError as error:
             flash(str(error), "error")
         else:
-            deliver_after_response()
             refresh_fingerprint(user)
             flash("Your password has been changed.", "success")
             return redirect(url_for("account.index"))

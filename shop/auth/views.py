@@ -7,7 +7,6 @@ from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetReq
 from shop.auth.sessions import end_session, enforce_session_limits, start_session
 from shop.core.redirects import safe_local_path
 from shop.services import ShopError, accounts
-from shop.services.mail import deliver_after_response
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 bp.before_app_request(enforce_session_limits)
@@ -79,7 +78,6 @@ def reset_request():
         accounts.request_password_reset(
             form.email.data, lambda token: url_for("auth.reset_password", token=token, _external=True)
         )
-        deliver_after_response()
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset_request.html", form=form)
@@ -100,7 +98,6 @@ def reset_password(token: str):
         except ShopError as error:
             flash(str(error), "error")
         else:
-            deliver_after_response()
             end_session(keep_cart=True)
             flash("Your password has been changed. Please log in with the new one.", "success")
             return redirect(url_for("auth.login"))

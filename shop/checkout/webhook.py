@@ -10,7 +10,6 @@ from shop.checkout.views import bp
 from shop.extensions import csrf, db
 from shop.models import PaymentEvent
 from shop.services import ShopError, payments
-from shop.services.mail import deliver_after_response
 
 SESSION_EVENTS = {
     "checkout.session.completed",
@@ -46,7 +45,6 @@ def webhook():
         return {"received": True, "duplicate": True}
 
     event_type = str(event.get("type") or "")
-    changed = None
     if event_type in SESSION_EVENTS or event_type == FAILED_EVENT:
         data = event.get("data")
         session = data.get("object") if isinstance(data, dict) else None
@@ -54,9 +52,9 @@ def webhook():
             session = {}
         try:
             if event_type == FAILED_EVENT:
-                changed = payments.fail_session(session, "the asynchronous payment failed")
+                payments.fail_session(session, "the asynchronous payment failed")
             else:
-                changed = payments.apply_session(session)
+                payments.apply_session(session)
         except ShopError as error:
             current_app.logger.warning("Webhook %s (%s) not applied: %s", event_id, event_type, error)
 
@@ -69,6 +67,4 @@ def webhook():
         db.session.rollback()
         return {"received": True, "duplicate": True}
 
-    if changed == "paid":
-        deliver_after_response()
     return {"received": True}

@@ -6,7 +6,7 @@ in the outbox and `flask shop send-emails` (or the next successful delivery) ret
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import after_this_request, current_app, has_request_context, render_template, url_for
+from flask import after_this_request, current_app, g, has_request_context, render_template, url_for
 from flask_mail import Message
 
 from shop.extensions import db, mail
@@ -19,7 +19,8 @@ MAX_ATTEMPTS = 10
 def queue_email(recipient: str, subject: str, template: str, **context) -> OutboxEmail:
     """Render templates/email/<template>.{txt,html} and add the email to the session's outbox.
 
-    The caller commits; nothing is sent until then.
+    The caller commits; nothing is sent until then. Queued during a request, the email goes out
+    once the response has been sent.
     """
     context.setdefault("shop_name", current_app.config["SHOP_NAME"])
     email = OutboxEmail(
@@ -29,6 +30,8 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
         body_html=render_template(f"email/{template}.html", **context),
     )
     db.session.add(email)
+    if has_request_context():
+        _deliver_after_response()
     return email
 
 
@@ -92,12 +95,15 @@ def deliver_pending(limit: int = 50) -> tuple[int, int]:
     return sent, failed
 
 
-def deliver_after_response() -> None:
-    """Send what this request queued once its response has gone out.
+def _deliver_after_response() -> None:
+    """Send what this request queued once its response has gone out (once per request).
 
     The shopper never waits on the SMTP server, and a password-reset request answers in the
     same time whether or not the account exists. A mail failure leaves the email queued.
     """
+    if g.get("outbox_delivery_scheduled"):
+        return
+    g.outbox_delivery_scheduled = True
     app = current_app._get_current_object()
 
     def deliver() -> None:
