@@ -1,7 +1,7 @@
 """A live server in a thread and a headless Debian Chromium driven by Playwright."""
 import threading
-import time
 from socketserver import ThreadingMixIn
+from types import SimpleNamespace
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
@@ -57,19 +57,27 @@ class QuietRequestHandler(WSGIRequestHandler):
 
 
 @pytest.fixture
-def live_url(app):
-    """Serve the test app on a free localhost port for the duration of the test."""
+def shop_server(app):
+    """Serve the test app on a free localhost port for the duration of the test.
+
+    Not `live_server`: pytest-flask owns that name with a server in another process.
+    """
     in_flight = RequestsInFlight(app)
     server = make_server("127.0.0.1", 0, in_flight, server_class=ThreadingWSGIServer,
                          handler_class=QuietRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield SimpleNamespace(url=f"http://127.0.0.1:{server.server_port}", in_flight=in_flight)
     server.shutdown()
     server.server_close()
     thread.join(timeout=5)
     # Emails go out after the response: let them land before the next test clears the outbox.
     assert in_flight.wait_until_idle(timeout=10), "a request of the live server did not finish"
+
+
+@pytest.fixture
+def live_url(shop_server):
+    return shop_server.url
 
 
 @pytest.fixture(scope="session")
@@ -94,13 +102,11 @@ def page(browser):
 
 
 @pytest.fixture
-def delivered(mail_outbox):
-    """Wait for the live server to send `count` emails, which it does after each response."""
+def delivered(shop_server, mail_outbox):
+    """Return the emails the live server has sent, once the requests that queued them are done."""
 
-    def wait(count: int, timeout: float = 10) -> list:
-        deadline = time.monotonic() + timeout
-        while len(mail_outbox) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
+    def wait() -> list:
+        assert shop_server.in_flight.wait_until_idle(timeout=10), "a request of the live server did not finish"
         return list(mail_outbox)
 
     return wait
