@@ -60,6 +60,8 @@ class Order(db.Model):
 
     payment_provider: Mapped[str] = mapped_column(String(20), default="")
     payment_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # The checkout form's one-time token: a double submit finds this order instead of placing another.
+    placement_token: Mapped[str | None] = mapped_column(String(64), unique=True)
     # Set while the order holds reserved stock; a sweep releases it once this time has passed.
     reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
