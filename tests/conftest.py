@@ -19,7 +19,10 @@ from shop import create_app
 from shop.config import database_uri
 from shop.extensions import db
 
-pytest_plugins = ["tests.plugins.accounts", "tests.plugins.cart", "tests.plugins.checkout", "tests.plugins.stripe"]
+pytest_plugins = [
+    "tests.plugins.accounts", "tests.plugins.cart", "tests.plugins.checkout", "tests.plugins.gunicorn",
+    "tests.plugins.stripe",
+]
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
