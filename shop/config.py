@@ -23,6 +23,9 @@ DEFAULTS = {
     "LOGIN_LIMIT_PER_IP": "10 per minute; 100 per hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "5 per minute; 20 per hour",
     "PASSWORD_RESET_LIMIT": "5 per hour",
+    # Orders placed per client address and per email: each unpaid order holds stock for a while.
+    "CHECKOUT_LIMIT_PER_IP": "10 per minute; 30 per hour",
+    "CHECKOUT_LIMIT_PER_EMAIL": "5 per minute; 15 per hour",
     "SESSION_COOKIE_SECURE": False,
     "SESSION_IDLE_MINUTES": 120,
     "SESSION_LIFETIME_DAYS": 30,
@@ -33,6 +36,7 @@ DEFAULTS = {
     "MAIL_USERNAME": None,
     "MAIL_PASSWORD": None,
     "MAIL_DEFAULT_SENDER": "shop@localhost",
+    "MAIL_TIMEOUT": 10,  # seconds to wait for the SMTP server to connect or answer any command
     "MAIL_SUPPRESS_SEND": False,
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "WTF_CSRF_TIME_LIMIT": None,

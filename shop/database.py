@@ -1,4 +1,7 @@
 """Engine set-up per backend and the write-transaction helper."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -95,3 +98,20 @@ def begin_write() -> None:
     """
     end_read_transaction()
     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run the block as one write transaction: begun as a writer, committed, or rolled back on any error.
+
+    Every use case that writes goes through here. Beginning as a writer matters on SQLite: a
+    transaction that reads first and writes later cannot upgrade its lock while another writer
+    commits, and fails at once with "database is locked" instead of waiting its turn.
+    """
+    begin_write()
+    try:
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise

@@ -2,7 +2,7 @@
 import unicodedata
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
@@ -46,6 +46,8 @@ class CheckoutForm(FlaskForm):
     ])
     shipping_method = RadioField("Shipping", coerce=int, validate_choice=True)
     coupon = StringField("Coupon code (optional)", filters=[_strip], validators=[Optional(), Length(max=40)])
+    # One-time token of this checkout page: sending the form twice places one order, not two.
+    placement_token = HiddenField(validators=[Optional(), Length(max=64), Regexp(r"^[A-Za-z0-9_-]+$")])
     update = SubmitField("Update summary")
     place = SubmitField("Place order and pay")
 

@@ -1,10 +1,13 @@
 """Checkout, payment and the shopper's order pages."""
+import secrets
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 from sqlalchemy.orm import selectinload
 
+from shop.checkout import limits
 from shop.checkout.countries import COUNTRIES, country_name
 from shop.checkout.forms import CheckoutForm, TestPaymentForm
 from shop.core.params import page_number
@@ -14,9 +17,9 @@ from shop.services import ShopError, accounts, payments
 from shop.services.cart import clear_cart, read_cart
 from shop.services.checkout import CheckoutDetails, active_shipping_methods, quote_cart
 from shop.services.orders import (
-    OutOfStock, cancel_order, find_order_by_reference, order_token, place_order, record_payment,
-    record_payment_failure, token_allows,
+    OutOfStock, cancel_order, find_order_by_reference, order_token, record_payment_failure, token_allows,
 )
+from shop.services.purchase import purchase
 
 bp = Blueprint("checkout", __name__)
 
@@ -31,6 +34,8 @@ def checkout_helpers():
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
+@limits.placements_per_ip
+@limits.placements_per_email
 def start():
     """Show the checkout form and summary; recompute it, or place the order and send the shopper to pay."""
     cart = read_cart(session)
@@ -42,6 +47,8 @@ def start():
     form.shipping_method.choices = [SelectChoice(method.id, method.name) for method in methods]
     if request.method == "GET":
         _prefill(form, methods)
+    if not form.placement_token.data:
+        form.placement_token.data = secrets.token_urlsafe(24)
 
     valid = form.validate_on_submit()
     quote = _quote(cart, form, methods)
@@ -52,7 +59,9 @@ def start():
     if not methods:
         flash("Checkout is closed: no shipping method is available right now.", "error")
     elif valid and form.place.data and not coupon_error:
-        return _place(cart, form)
+        if request.form.get("placement_token"):
+            return _place(cart, form)
+        flash("Please check your details and press “Place order and pay” again.", "info")
     return render_template("checkout/start.html", form=form, quote=quote, methods=methods,
                            coupon_error=coupon_error, test_mode=payments.is_test_mode())
 
@@ -93,25 +102,29 @@ def _place(cart, form: CheckoutForm):
     )
     user_id = current_user.id if current_user.is_authenticated else None
     try:
-        order = place_order(cart, details, user_id)
+        placed = purchase(cart, details, user_id, form.placement_token.data, _placed_order_ids())
+    except payments.PaymentUnavailable:
+        return render_template("checkout/unavailable.html"), 503
     except OutOfStock as error:
         flash(str(error), "error")
         return redirect(url_for("cart.view"))
     except ShopError as error:
         flash(str(error), "error")
         return redirect(url_for("checkout.start"))
-    _remember(order.id)
-    try:
-        payment_url = payments.start_payment(order)
-    except payments.PaymentUnavailable:
-        cancel_order(order.id, "payment could not start")
-        return render_template("checkout/unavailable.html"), 503
-    return redirect(payment_url, code=303)
+    if placed.newly_placed:
+        limits.mark_order_placed()
+    _remember(placed.order_id)
+    return redirect(placed.payment_url, code=303)
+
+
+def _placed_order_ids() -> list[int]:
+    placed = session.get(PLACED_ORDERS_KEY)
+    return [value for value in placed if isinstance(value, int)] if isinstance(placed, list) else []
 
 
 def _remember(order_id: int) -> None:
     """Let this browser see the order it placed, even as a guest."""
-    placed = [value for value in session.get(PLACED_ORDERS_KEY, []) if isinstance(value, int)]
+    placed = [value for value in _placed_order_ids() if value != order_id]
     session[PLACED_ORDERS_KEY] = (placed + [order_id])[-MAX_REMEMBERED_ORDERS:]
 
 
@@ -167,9 +180,11 @@ def test_payment(reference: str):
     form = TestPaymentForm()
     if form.validate_on_submit():
         if form.pay.data:
-            record_payment(order.id, amount_cents=order.total_cents, currency=order.currency,
-                           reference=reference, provider="test")
-            return redirect(url_for("checkout.success", session_id=reference), code=303)
+            if payments.pay_test_order(order.id, reference) or order.payment_status == PaymentStatus.PAID:
+                return redirect(url_for("checkout.success", session_id=reference), code=303)
+            flash(f"Order {order.number} was {order.status}, so it can no longer be paid. Nothing was charged.",
+                  "error")
+            return redirect(url_for("checkout.test_payment", reference=reference), code=303)
         if form.decline.data:
             if record_payment_failure(order.id, "declined on the test payment page"):
                 flash("The test payment was declined. Nothing was charged, and your cart is still here.",

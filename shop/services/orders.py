@@ -13,7 +13,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from shop.database import begin_write, end_read_transaction
+from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
 from shop.models import (
     Coupon, Order, OrderItem, OrderStatus, PaymentStatus, ProductVariant, StockMovement,
@@ -35,18 +35,33 @@ class OutOfStock(ShopError):
     """A cart line cannot be reserved because there is not enough stock."""
 
 
+class AlreadyPlaced(ShopError):
+    """The checkout form was already used to place an order (a double submit)."""
+
+    def __init__(self, order_id: int):
+        super().__init__("This order was already placed.")
+        self.order_id = order_id
+
+
 def new_order_number() -> str:
     """Return a random, human-friendly order number such as SH-7K3P9Q."""
     return "SH-" + "".join(secrets.choice(NUMBER_ALPHABET) for _ in range(NUMBER_LENGTH))
 
 
-def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | None) -> Order:
-    """Re-price the cart, create the pending order and reserve its stock, all or nothing."""
+def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | None,
+                placement_token: str | None = None) -> Order:
+    """Re-price the cart, create the pending order and reserve its stock, all or nothing.
+
+    A placement token already used (the same checkout form sent twice) raises AlreadyPlaced.
+    """
     if not cart:
         raise ShopError("Your cart is empty.")
     release_expired_reservations()
-    begin_write()
-    try:
+    with write_transaction():
+        if placement_token is not None:
+            existing = db.session.scalar(sa.select(Order.id).where(Order.placement_token == placement_token))
+            if existing is not None:
+                raise AlreadyPlaced(existing)
         quote = quote_cart(cart, details.shipping_method_id, details.coupon_code, details.country)
         if quote.unavailable or not quote.lines:
             raise ShopError("An item in your cart is no longer available; please review your cart.")
@@ -63,6 +78,7 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             ship_country=details.country, ship_phone=details.phone,
             shipping_method_name=quote.shipping_method.name if quote.shipping_method else "",
             coupon_code=quote.coupon.code if quote.coupon else None,
+            placement_token=placement_token,
             reserved_until=now_utc() + timedelta(minutes=int(current_app.config["RESERVATION_MINUTES"])),
             items=[
                 OrderItem(
@@ -81,10 +97,6 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
                 raise OutOfStock(_short_message(line.product_name, line.variant_name, line.quantity, left or 0))
             db.session.add(StockMovement(variant_id=line.variant_id, order_id=order.id,
                                          delta=-line.quantity, reason="reserve"))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return order
 
 
@@ -131,8 +143,7 @@ def _give_stock(variant_id: int, quantity: int) -> None:
 
 
 def _lock_order(order_id: int) -> Order | None:
-    """Start a write transaction and load the order with its items, locked against concurrent changes."""
-    begin_write()
+    """Load the order with its items, locked against concurrent changes (inside write_transaction)."""
     return db.session.scalar(
         sa.select(Order).where(Order.id == order_id)
         .options(selectinload(Order.items)).with_for_update(of=Order)
@@ -157,28 +168,25 @@ def _flag(order: Order, reason: str) -> None:
     order.attention_reason = f"{order.attention_reason}\n{reason}".strip() if order.attention_reason else reason
 
 
-def _finish(changed: bool) -> bool:
-    if changed:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return changed
+def record_payment(order_id: int, *, amount_cents: int, currency: str, reference: str, provider: str,
+                   only_if_pending: bool = False) -> bool:
+    """Mark the order paid exactly once, turning its reservation into a sale; True when it changed.
 
-
-def record_payment(order_id: int, *, amount_cents: int, currency: str, reference: str, provider: str) -> bool:
-    """Mark the order paid exactly once, turning its reservation into a sale; True when it changed."""
-    try:
+    A provider that took the money pays even a cancelled or expired order (flagged if stock is
+    short); `only_if_pending` is for payments that can still be refused, such as test mode's.
+    """
+    with write_transaction():
         order = _lock_order(order_id)
         if order is None or order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
-            return _finish(False)
+            return False
+        if only_if_pending and order.status != OrderStatus.PENDING:
+            return False
         if amount_cents != order.total_cents or currency.lower() != order.currency:
             reason = (f"amount mismatch: {provider} reported {format_money(amount_cents, currency)} "
                       f"({reference}), order total is {format_money(order.total_cents, order.currency)}")
-            if reason in order.attention_reason:
-                return _finish(False)
-            _flag(order, reason)
-            db.session.commit()
-            current_app.logger.warning("Order %s: %s", order.number, reason)
+            if reason not in order.attention_reason:
+                _flag(order, reason)
+                current_app.logger.warning("Order %s: %s", order.number, reason)
             return False
         if not order.stock_reserved:
             _retake_stock_after_release(order)
@@ -196,10 +204,6 @@ def record_payment(order_id: int, *, amount_cents: int, currency: str, reference
             )
         queue_email(order.email, f"Your order {order.number}", "order_confirmation",
                     order=order, order_url=order_link(order.number))
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return True
 
 
@@ -224,16 +228,13 @@ def _retake_stock_after_release(order: Order) -> None:
 
 def mark_payment_processing(order_id: int) -> bool:
     """Note that an asynchronous payment is on its way; the reservation is kept until it settles."""
-    try:
+    with write_transaction():
         order = _lock_order(order_id)
         changed = (order is not None and order.status == OrderStatus.PENDING
                    and order.payment_status == PaymentStatus.UNPAID)
         if changed:
             order.payment_status = PaymentStatus.PROCESSING
-        return _finish(changed)
-    except BaseException:
-        db.session.rollback()
-        raise
+    return changed
 
 
 def record_payment_failure(order_id: int, reason: str) -> bool:
@@ -257,18 +258,14 @@ def cancel_order(order_id: int, reason: str) -> bool:
 def _close_unpaid(order_id: int, status: str, payment_status: str, movement: str, reason: str,
                   allow_processing: bool) -> bool:
     open_payments = {PaymentStatus.UNPAID, PaymentStatus.PROCESSING} if allow_processing else {PaymentStatus.UNPAID}
-    try:
+    with write_transaction():
         order = _lock_order(order_id)
         if order is None or order.status != OrderStatus.PENDING or order.payment_status not in open_payments:
-            return _finish(False)
+            return False
         _release_reservation(order, movement)
         order.status = status
         order.payment_status = payment_status
         current_app.logger.info("Order %s %s: %s", order.number, status, reason)
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return True
 
 
@@ -302,19 +299,15 @@ def refund_order(order_id: int) -> bool:
     if order.payment_status != PaymentStatus.PAID:
         raise ShopError(f"Order {order.number} is not paid, so there is nothing to refund.")
     payments.refund_payment(order)
-    try:
+    with write_transaction():
         order = _lock_order(order_id)
-        if order.payment_status != PaymentStatus.PAID:
-            return _finish(False)
+        if order is None or order.payment_status != PaymentStatus.PAID:
+            return False
         if order.status != OrderStatus.FULFILLED:
             _restock_taken(order)
         order.status = OrderStatus.REFUNDED
         order.payment_status = PaymentStatus.REFUNDED
         order.needs_attention = False
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return True
 
 
@@ -333,19 +326,15 @@ def _restock_taken(order: Order) -> None:
 
 def fulfil_order(order_id: int) -> bool:
     """Mark a paid order as shipped."""
-    try:
+    with write_transaction():
         order = _lock_order(order_id)
         if order is None:
             raise ShopError("That order does not exist.")
         if order.status == OrderStatus.FULFILLED:
-            return _finish(False)
+            return False
         if order.status != OrderStatus.PAID:
             raise ShopError(f"Order {order.number} is not paid, so it cannot be fulfilled.")
         order.status = OrderStatus.FULFILLED
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
     return True
 
 

@@ -11,7 +11,7 @@ import stripe
 from flask import current_app, url_for
 from sqlalchemy.orm import Session, selectinload
 
-from shop.database import end_read_transaction
+from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
 from shop.models import Order
 from shop.services import ShopError, orders
@@ -35,7 +35,10 @@ def is_test_mode() -> bool:
 
 
 def start_payment(order: Order) -> str:
-    """Open a payment for the order and return the URL to send the shopper to."""
+    """Open a payment for the order and return the URL to send the shopper to.
+
+    Idempotent: called again for the same order (a double submit), it returns the same payment.
+    """
     if order.total_cents == 0:
         # A full discount with free shipping: Stripe refuses a zero payment, and nothing is owed.
         reference = _store_reference(order.id, "none", FREE_REFERENCE_PREFIX + secrets.token_urlsafe(24))
@@ -59,12 +62,13 @@ def start_payment(order: Order) -> str:
 
 
 def _store_reference(order_id: int, provider: str, reference: str) -> str:
-    """Record which provider payment belongs to the order; return the reference."""
-    db.session.execute(
-        sa.update(Order).where(Order.id == order_id).values(payment_provider=provider, payment_reference=reference)
-    )
-    db.session.commit()
-    return reference
+    """Record which provider payment belongs to the order, unless one already does; return the order's."""
+    with write_transaction():
+        db.session.execute(
+            sa.update(Order).where(Order.id == order_id, Order.payment_reference.is_(None))
+            .values(payment_provider=provider, payment_reference=reference)
+        )
+        return db.session.scalar(sa.select(Order.payment_reference).where(Order.id == order_id)) or reference
 
 
 def _detached_order(order_id: int) -> Order:
@@ -73,6 +77,15 @@ def _detached_order(order_id: int) -> Order:
     with Session(db.engine) as reader:
         order = reader.scalar(sa.select(Order).where(Order.id == order_id).options(selectinload(Order.items)))
     return order
+
+
+def pay_test_order(order_id: int, reference: str) -> bool:
+    """Pay an order on the test-payment page; False when it can no longer be paid (cancelled, expired)."""
+    order = db.session.get(Order, order_id)
+    if order is None:
+        return False
+    return orders.record_payment(order_id, amount_cents=order.total_cents, currency=order.currency,
+                                 reference=reference, provider="test", only_if_pending=True)
 
 
 def sync_payment(reference: str) -> None:

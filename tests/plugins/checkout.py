@@ -1,5 +1,6 @@
 """Fixtures for the checkout and order tests: shipping methods, a filled cart, the checkout form."""
 import re
+import secrets
 
 import pytest
 
@@ -41,7 +42,8 @@ def checkout_form(shipping_methods):
     standard_id = shipping_methods[0].id
 
     def form(**overrides) -> dict:
-        data = {**ADDRESS, "shipping_method": str(standard_id), "coupon": "", "place": "Place order and pay"}
+        data = {**ADDRESS, "shipping_method": str(standard_id), "coupon": "", "place": "Place order and pay",
+                "placement_token": secrets.token_urlsafe(16)}
         data.update(overrides)
         return {key: value for key, value in data.items() if value is not None}
 
