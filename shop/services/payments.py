@@ -9,11 +9,12 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 import stripe
 from flask import current_app, url_for
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
-from shop.models import Order
+from shop.models import Order, PaymentEvent
 from shop.services import ShopError, orders
 from shop.services import stripe_gateway as gateway
 
@@ -22,6 +23,12 @@ FREE_REFERENCE_PREFIX = "free_"
 STRIPE_REFERENCE_PREFIX = "cs_"
 # A delayed payment (bank debit) that fails sends its intent back for another payment method.
 FAILED_INTENT_STATUSES = ("requires_payment_method", "canceled")
+SESSION_EVENTS = {
+    "checkout.session.completed",
+    "checkout.session.async_payment_succeeded",
+    "checkout.session.expired",
+}
+FAILED_EVENT = "checkout.session.async_payment_failed"
 UNAVAILABLE = "Payment is unavailable right now, and nothing was charged. Please try again in a few minutes."
 
 
@@ -154,6 +161,30 @@ def apply_session(session: dict) -> str | None:
     if isinstance(intent, dict) and intent.get("status") in FAILED_INTENT_STATUSES:
         return "payment failed" if orders.record_payment_failure(order_id, "the delayed payment failed") else None
     return "payment processing" if orders.mark_payment_processing(order_id) else None
+
+
+def apply_event(event_id: str, event_type: str, session: dict) -> bool:
+    """Apply a verified webhook event once; return False for an event already applied.
+
+    The event id is recorded after the work, which is idempotent: a crash in between only
+    means a redelivered event is applied again, harmlessly; recorded first, it could be lost.
+    """
+    end_read_transaction()
+    if db.session.scalar(sa.select(PaymentEvent.id).where(PaymentEvent.event_id == event_id)):
+        return False
+    try:
+        if event_type == FAILED_EVENT:
+            fail_session(session, "the asynchronous payment failed")
+        elif event_type in SESSION_EVENTS:
+            apply_session(session)
+    except ShopError as error:
+        current_app.logger.warning("Webhook %s (%s) not applied: %s", event_id, event_type, error)
+    try:
+        with write_transaction():
+            db.session.add(PaymentEvent(event_id=event_id, type=event_type[:80]))
+    except IntegrityError:  # the same event, delivered twice at once, was recorded by the other delivery
+        return False
+    return True
 
 
 def fail_session(session: dict, reason: str) -> str | None:
