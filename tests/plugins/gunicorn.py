@@ -88,9 +88,10 @@ def gunicorn_shop(app, tmp_path, smtp_server):
             if process.poll() is not None:
                 pytest.fail(f"gunicorn exited at start:\n{shop.log()}")
             try:
-                if requests.get(shop.url + "/healthz", timeout=2).status_code == 200:
+                # Workers may still be importing the app while the socket already accepts.
+                if requests.get(shop.url + "/healthz", timeout=10).status_code == 200:
                     return shop
-            except requests.ConnectionError:
+            except requests.RequestException:
                 pass
             time.sleep(0.1)
         shop.stop()
