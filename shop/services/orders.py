@@ -117,6 +117,12 @@ def _insert_with_unique_number(order: Order) -> None:
             db.session.flush()
         except IntegrityError:
             savepoint.rollback()
+            # The same checkout form, sent at the same moment, committed first (Postgres waits on the
+            # unique index, then refuses ours): that is a double submit, not a clash of numbers.
+            if order.placement_token is not None:
+                existing = db.session.scalar(sa.select(Order.id).where(Order.placement_token == order.placement_token))
+                if existing is not None:
+                    raise AlreadyPlaced(existing) from None
             continue
         savepoint.commit()
         return
