@@ -1,12 +1,13 @@
 """Save for later and the wishlist: lists kept in the database so they follow the shopper."""
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
-from shop.database import begin_write
+from shop.database import write_transaction
 from shop.catalog.queries import first_images
 from shop.extensions import db
 from shop.models import Product, ProductImage, ProductVariant, SavedItem, WishlistItem
@@ -53,12 +54,12 @@ class WishlistEntry:
         return [variant for variant in self.product.variants if variant.stock > 0]
 
 
-def _commit_unless_raced() -> None:
+@contextmanager
+def _unless_raced() -> Iterator[None]:
     try:
-        db.session.commit()
+        yield
     except IntegrityError:
         # A second tab inserted the same (user, item) row first; the unique constraint refused ours.
-        db.session.rollback()
         raise ShopError(RACE_MESSAGE) from None
 
 
@@ -84,25 +85,24 @@ def save_for_later(session: MutableMapping, user_id: int, variant_id: int) -> Ca
     quantity = cart.get(variant_id)
     if quantity is None:
         raise ShopError("That item is no longer in your cart.")
-    begin_write()
-    variant = load_variants([variant_id]).get(variant_id)
-    if variant is None:
-        db.session.rollback()
-        del cart[variant_id]
-        write_cart(session, cart)
-        raise ShopError("That item is no longer available and was removed from your cart.")
-    saved = db.session.scalar(
-        sa.select(SavedItem).where(SavedItem.user_id == user_id, SavedItem.variant_id == variant_id)
-    )
-    if saved is None:
-        db.session.add(SavedItem(user_id=user_id, variant_id=variant_id, quantity=quantity))
-    else:
-        saved.quantity = min(saved.quantity + quantity, MAX_QUANTITY)
-    _commit_unless_raced()
+    with _unless_raced(), write_transaction():
+        variant = load_variants([variant_id]).get(variant_id)
+        if variant is None:
+            del cart[variant_id]
+            write_cart(session, cart)
+            raise ShopError("That item is no longer available and was removed from your cart.")
+        name = item_name(variant.product.name, variant.label)
+        saved = db.session.scalar(
+            sa.select(SavedItem).where(SavedItem.user_id == user_id, SavedItem.variant_id == variant_id)
+        )
+        if saved is None:
+            db.session.add(SavedItem(user_id=user_id, variant_id=variant_id, quantity=quantity))
+        else:
+            saved.quantity = min(saved.quantity + quantity, MAX_QUANTITY)
     # The cart changes only once the saved item is safely stored, so nothing is ever lost.
     del cart[variant_id]
     write_cart(session, cart)
-    return CartChange(f"Saved {item_name(variant.product.name, variant.label)} for later.")
+    return CartChange(f"Saved {name} for later.")
 
 
 def _own_saved_item(user_id: int, saved_id: int) -> SavedItem:
@@ -118,16 +118,14 @@ def _own_saved_item(user_id: int, saved_id: int) -> SavedItem:
 
 def move_to_cart(session: MutableMapping, user_id: int, saved_id: int) -> CartChange:
     """Bring a saved item back into the cart with the same stock checks as adding it."""
-    begin_write()
-    saved = _own_saved_item(user_id, saved_id)
-    name = item_name(saved.variant.product.name, saved.variant.label)
-    try:
-        change = put_in_cart(session, saved.variant, saved.quantity)
-    except ShopError as error:
-        db.session.rollback()
-        raise ShopError(f"{error} It stays in your saved items.") from None
-    db.session.delete(saved)
-    db.session.commit()
+    with write_transaction():
+        saved = _own_saved_item(user_id, saved_id)
+        name = item_name(saved.variant.product.name, saved.variant.label)
+        try:
+            change = put_in_cart(session, saved.variant, saved.quantity)
+        except ShopError as error:
+            raise ShopError(f"{error} It stays in your saved items.") from None
+        db.session.delete(saved)
     if change.adjusted:
         return change
     return CartChange(f"Moved {name} to your cart.")
@@ -135,11 +133,10 @@ def move_to_cart(session: MutableMapping, user_id: int, saved_id: int) -> CartCh
 
 def remove_saved(user_id: int, saved_id: int) -> CartChange:
     """Delete an item from the shopper's saved-for-later list."""
-    begin_write()
-    saved = _own_saved_item(user_id, saved_id)
-    name = item_name(saved.variant.product.name, saved.variant.label)
-    db.session.delete(saved)
-    db.session.commit()
+    with write_transaction():
+        saved = _own_saved_item(user_id, saved_id)
+        name = item_name(saved.variant.product.name, saved.variant.label)
+        db.session.delete(saved)
     return CartChange(f"Removed {name} from your saved items.")
 
 
@@ -160,33 +157,30 @@ def wishlist(user_id: int) -> list[WishlistEntry]:
 
 def add_to_wishlist(user_id: int, product_id: int) -> CartChange:
     """Put a product on the shopper's wishlist; adding it twice is harmless."""
-    begin_write()
-    product = db.session.get(Product, product_id)
-    if product is None or not product.is_active:
-        db.session.rollback()
-        raise ShopError(UNAVAILABLE_MESSAGE)
-    exists = db.session.scalar(
-        sa.select(WishlistItem.id).where(WishlistItem.user_id == user_id, WishlistItem.product_id == product_id)
-    )
-    if exists is not None:
-        db.session.rollback()
-        return CartChange(f"{product.name} is already on your wishlist.", adjusted=True)
-    db.session.add(WishlistItem(user_id=user_id, product_id=product_id))
-    _commit_unless_raced()
-    return CartChange(f"Added {product.name} to your wishlist.")
+    with _unless_raced(), write_transaction():
+        product = db.session.get(Product, product_id)
+        if product is None or not product.is_active:
+            raise ShopError(UNAVAILABLE_MESSAGE)
+        name = product.name
+        exists = db.session.scalar(
+            sa.select(WishlistItem.id).where(WishlistItem.user_id == user_id, WishlistItem.product_id == product_id)
+        )
+        if exists is not None:
+            return CartChange(f"{name} is already on your wishlist.", adjusted=True)
+        db.session.add(WishlistItem(user_id=user_id, product_id=product_id))
+    return CartChange(f"Added {name} to your wishlist.")
 
 
 def remove_from_wishlist(user_id: int, item_id: int) -> CartChange:
     """Take a product off the shopper's wishlist."""
-    begin_write()
-    item = db.session.scalar(
-        sa.select(WishlistItem)
-        .where(WishlistItem.id == item_id, WishlistItem.user_id == user_id)
-        .options(selectinload(WishlistItem.product))
-    )
-    if item is None:
-        raise ShopError("That product is no longer on your wishlist.")
-    name = item.product.name
-    db.session.delete(item)
-    db.session.commit()
+    with write_transaction():
+        item = db.session.scalar(
+            sa.select(WishlistItem)
+            .where(WishlistItem.id == item_id, WishlistItem.user_id == user_id)
+            .options(selectinload(WishlistItem.product))
+        )
+        if item is None:
+            raise ShopError("That product is no longer on your wishlist.")
+        name = item.product.name
+        db.session.delete(item)
     return CartChange(f"Removed {name} from your wishlist.")
