@@ -1,5 +1,5 @@
 """Template filters and the values every page needs."""
-from flask import Flask, current_app, session
+from flask import Flask, current_app, has_request_context, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.extensions import db
@@ -19,6 +19,9 @@ def register(app: Flask) -> None:
         from shop.catalog.queries import top_categories
         from shop.services.cart import item_count
 
+        if not has_request_context():
+            # An email rendered by a command (reconcile-payments) or a worker has no header.
+            return {"shop_name": current_app.config["SHOP_NAME"]}
         try:
             categories = top_categories()
         except SQLAlchemyError:

@@ -67,6 +67,8 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             raise ShopError("An item in your cart is no longer available; please review your cart.")
         if quote.coupon_error:
             raise ShopError(quote.coupon_error)
+        if quote.coupon is not None and quote.coupon.usage_limit is not None:
+            _claim_coupon_use(quote.coupon.id)
         order = Order(
             user_id=user_id, email=details.email, currency=quote.currency,
             status=OrderStatus.PENDING, payment_status=PaymentStatus.UNPAID,
@@ -98,6 +100,32 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             db.session.add(StockMovement(variant_id=line.variant_id, order_id=order.id,
                                          delta=-line.quantity, reason="reserve"))
     return order
+
+
+def _claim_coupon_use(coupon_id: int) -> None:
+    """Refuse a limited coupon once its paid uses and the unpaid orders holding it reach the limit.
+
+    The coupon row is locked (SQLite's write transaction already serialises placements), so
+    parallel checkouts see each other's orders and cannot all take the last use.
+    """
+    coupon = db.session.scalar(sa.select(Coupon).where(Coupon.id == coupon_id).with_for_update()
+                               .execution_options(populate_existing=True))
+    held = db.session.scalar(
+        sa.select(sa.func.count(Order.id)).where(
+            Order.coupon_code == coupon.code, Order.status == OrderStatus.PENDING, Order.reserved_until.is_not(None))
+    )
+    if coupon.usage_limit is not None and coupon.times_used + held >= coupon.usage_limit:
+        raise ShopError(f"The coupon {coupon.code} has been used up.")
+
+
+def _count_coupon_use(code: str) -> bool:
+    """Count a paid use of the coupon unless that would pass its limit; False when it would."""
+    result = db.session.execute(
+        sa.update(Coupon)
+        .where(Coupon.code == code, sa.or_(Coupon.usage_limit.is_(None), Coupon.times_used < Coupon.usage_limit))
+        .values(times_used=Coupon.times_used + 1).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1 or db.session.scalar(sa.select(Coupon.id).where(Coupon.code == code)) is None
 
 
 def _short_message(product_name: str, variant_name: str, wanted: int, left: int) -> str:
@@ -194,6 +222,10 @@ def record_payment(order_id: int, *, amount_cents: int, currency: str, reference
                 _flag(order, reason)
                 current_app.logger.warning("Order %s: %s", order.number, reason)
             return False
+        # The coupon before the stock: placements lock in that order too, so the two cannot deadlock.
+        if order.coupon_code and not _count_coupon_use(order.coupon_code):
+            _flag(order, f"coupon {order.coupon_code} was already used up when this order was paid "
+                         "(paid after its reservation ran out)")
         if not order.stock_reserved:
             _retake_stock_after_release(order)
         order.reserved_until = None
@@ -203,11 +235,6 @@ def record_payment(order_id: int, *, amount_cents: int, currency: str, reference
         order.payment_provider = provider
         if order.payment_reference is None:
             order.payment_reference = reference
-        if order.coupon_code:
-            db.session.execute(
-                sa.update(Coupon).where(Coupon.code == order.coupon_code)
-                .values(times_used=Coupon.times_used + 1).execution_options(synchronize_session=False)
-            )
         queue_email(order.email, f"Your order {order.number}", "order_confirmation",
                     order=order, order_url=order_link(order.number))
     return True

@@ -1,5 +1,6 @@
 """The order state machine against a real database: placement, payment, release, refund."""
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -274,3 +275,29 @@ def test_zero_decimal_currency_orders_are_paid_in_whole_units(app, details):
     assert (order.currency, order.total_cents) == ("jpy", 2400 + 599)
     assert pay(order_id, amount_cents=299_900) is False
     assert pay(order_id, amount_cents=2999) is True
+
+
+def test_a_payment_applied_outside_any_request_queues_its_email_with_the_shops_address(app, mug, details):
+    # reconcile-payments runs from cron: no request, so no header, cart or request host to draw on.
+    # (pytest-flask pushes a request context in the test's own thread, so this runs in another.)
+    app.config["BASE_URL"] = "https://shop.example"
+    order_id = place_order({mug.id: 1}, details(), user_id=None).id
+    db.session.commit()
+    outcome: list[object] = []
+
+    def cron_job() -> None:
+        with app.app_context():
+            try:
+                outcome.append(pay(order_id))
+            except Exception as error:  # asserted below
+                outcome.append(error)
+            finally:
+                db.session.remove()
+
+    worker = threading.Thread(target=cron_job)
+    worker.start()
+    worker.join(timeout=30)
+
+    assert outcome == [True]
+    (email,) = emails_to("guest@example.com")
+    assert f"https://shop.example/orders/{fresh(order_id).number}?token=" in email.body_text
