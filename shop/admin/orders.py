@@ -8,7 +8,8 @@ from shop.core.params import page_number
 from shop.extensions import db
 from shop.models import Order, StockMovement
 from shop.services import ShopError
-from shop.services.orders import fulfil_order, refund_order
+from shop.services.orders import fulfil_order
+from shop.services.payments import refund_order
 
 ORDERS_PER_PAGE = 50
 

@@ -1,7 +1,7 @@
 """Shoppers' catalogue pages: home, categories, search, product pages."""
 from flask import Blueprint, abort, current_app, render_template, request
 
-from shop.catalog import queries
+from shop.services import catalog as queries
 from shop.core.params import page_number
 
 bp = Blueprint("catalog", __name__)

@@ -16,7 +16,7 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def header_context():
-        from shop.catalog.queries import top_categories
+        from shop.services.catalog import top_categories
         from shop.services.cart import item_count
 
         if not has_request_context():

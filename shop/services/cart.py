@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import contains_eager
 
-from shop.catalog.queries import first_images
+from shop.services.catalog import first_images
 from shop.extensions import db
 from shop.models import Product, ProductImage, ProductVariant
 from shop.models.catalog import item_name

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from shop.database import write_transaction
-from shop.catalog.queries import first_images
+from shop.services.catalog import first_images
 from shop.extensions import db
 from shop.models import Product, ProductImage, ProductVariant, SavedItem, WishlistItem
 from shop.models.catalog import item_name

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
-from shop.models import Order, PaymentEvent
+from shop.models import Order, PaymentEvent, PaymentStatus
 from shop.services import ShopError, orders
 from shop.services import stripe_gateway as gateway
 
@@ -137,6 +137,20 @@ def refund_payment(order: Order) -> None:
         current_app.logger.warning("Stripe refused the refund of order %s: %s", order.number, error)
         raise PaymentUnavailable(f"Stripe did not refund order {order.number}, so nothing was refunded: "
                                  f"{error.user_message or 'Stripe is unavailable'}. Please try again later.") from error
+
+
+def refund_order(order_id: int) -> bool:
+    """Refund a paid order through the payment provider, then mark it refunded and restock it."""
+    end_read_transaction()
+    order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None:
+        raise ShopError("That order does not exist.")
+    if order.payment_status == PaymentStatus.REFUNDED:
+        return False
+    if order.payment_status != PaymentStatus.PAID:
+        raise ShopError(f"Order {order.number} is not paid, so there is nothing to refund.")
+    refund_payment(order)
+    return orders.mark_refunded(order_id)
 
 
 def apply_session(session: dict) -> str | None:

@@ -199,8 +199,8 @@ def test_admin_refund_refunds_the_payment_intent_once(app, stripe_api, full_orde
     session = paid_order(app, stripe_api, full_order)
 
     with app.test_request_context():
-        assert orders.refund_order(full_order.id) is True
-        assert orders.refund_order(full_order.id) is False
+        assert payments.refund_order(full_order.id) is True
+        assert payments.refund_order(full_order.id) is False
 
     assert [(refund["payment_intent"], refund["amount"]) for refund in stripe_api.refunds] == [
         (session["payment_intent"], 3735)]
@@ -213,7 +213,7 @@ def test_refund_fails_loudly_and_changes_nothing_when_stripe_is_down(app, stripe
     stripe_api.fail_with(500)
 
     with app.test_request_context(), pytest.raises(payments.PaymentUnavailable, match="nothing was refunded"):
-        orders.refund_order(full_order.id)
+        payments.refund_order(full_order.id)
 
     assert reload(full_order.id).payment_status == "paid"
     assert stripe_api.refunds == []
