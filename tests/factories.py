@@ -1,6 +1,8 @@
 """Plain functions that build rows for tests; each flushes so ids are set, none commits."""
 import itertools
 
+import sqlalchemy as sa
+
 from shop.extensions import db
 from shop.models import (
     Address, Brand, Category, Order, OrderItem, Product, ProductImage, ProductVariant, User,
@@ -121,3 +123,15 @@ def make_order(user: User | None = None, variant: ProductVariant | None = None, 
     ))
     db.session.flush()
     return order
+
+
+def stock(variant) -> int:
+    """Return a variant's stock as the database has it now; takes a variant or its id.
+
+    Commits first: on SQLite the test's open read transaction would still show the stock from
+    before the requests or threads it is checking on.
+    """
+    variant_id = getattr(variant, "id", variant)
+    db.session.commit()
+    return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant_id)
+                             .execution_options(populate_existing=True))

@@ -3,8 +3,8 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Order, ProductVariant, ShippingMethod
-from tests.factories import DEFAULT_PASSWORD, make_address, make_product, make_user
+from shop.models import Order, ShippingMethod
+from tests.factories import DEFAULT_PASSWORD, make_address, make_product, make_user, stock
 
 from tests.browser.actions import follow
 
@@ -17,11 +17,6 @@ def kettle(app):
     product = make_product("Copper Kettle", price_cents=4200, stock=3)
     db.session.commit()
     return product.slug, product.variants[0].id
-
-
-def stock(variant_id: int) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant_id))
 
 
 def latest_order() -> Order:

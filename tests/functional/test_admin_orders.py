@@ -3,12 +3,11 @@ import html
 from types import SimpleNamespace
 
 import pytest
-import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, ProductVariant
 from shop.services.orders import expire_order, place_order, record_payment
-from tests.factories import make_order, make_product, make_user
+from tests.factories import make_order, make_product, make_user, stock
 
 
 @pytest.fixture
@@ -28,11 +27,6 @@ def paid_order(variant, details, quantity=1, email="buyer@example.com") -> int:
     order_id, total = order.id, order.total_cents
     record_payment(order_id, amount_cents=total, currency="usd", reference=f"test_{order_id}", provider="test")
     return order_id
-
-
-def stock(variant_id: int) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant_id))
 
 
 def order_row(order_id: int) -> Order:

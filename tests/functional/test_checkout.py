@@ -13,7 +13,7 @@ from shop.models.base import now_utc
 from shop.services.cart import read_cart
 from shop.services.orders import release_expired_reservations
 from tests.conftest import free_port
-from tests.factories import make_address, make_product, make_user
+from tests.factories import make_address, make_product, make_user, stock
 from tests.plugins.accounts import AuthActions
 from tests.plugins.checkout import payment_reference_of
 
@@ -31,11 +31,6 @@ def mug(app, shipping_methods):
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-def stock(variant) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant.id))
 
 
 def only_order() -> Order:

@@ -9,7 +9,7 @@ from sqlalchemy.exc import OperationalError
 from shop.extensions import db
 from shop.models import Order, OrderStatus, ProductVariant, StockMovement
 from shop.services import payments
-from tests.factories import make_product
+from tests.factories import make_product, stock
 from tests.plugins.checkout import payment_reference_of
 from tests.shopper_http import ADDRESS, HttpShopper, hidden_fields
 
@@ -28,11 +28,6 @@ def text(response) -> str:
 def orders() -> list[Order]:
     db.session.rollback()
     return list(db.session.scalars(sa.select(Order).order_by(Order.id).execution_options(populate_existing=True)))
-
-
-def stock(variant_id: int) -> int:
-    db.session.rollback()
-    return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant_id))
 
 
 def checkout_page_token(client) -> str:

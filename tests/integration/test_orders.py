@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Coupon, CouponKind, Order, OutboxEmail, ProductVariant, StockMovement
+from shop.models import Coupon, CouponKind, Order, OutboxEmail, StockMovement
 from shop.models.base import now_utc
 from shop.services import ShopError
 from shop.services.orders import (
@@ -15,7 +15,7 @@ from shop.services.orders import (
     record_payment_failure, release_expired_reservations,
 )
 from shop.services.payments import refund_order
-from tests.factories import make_product
+from tests.factories import make_product, stock
 
 
 @pytest.fixture
@@ -23,10 +23,6 @@ def mug(app):
     variant = make_product("Mug", price_cents=1250, stock=5).variants[0]
     db.session.commit()
     return variant
-
-
-def stock(variant) -> int:
-    return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant.id))
 
 
 def fresh(order_id: int) -> Order:

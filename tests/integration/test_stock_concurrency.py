@@ -5,9 +5,9 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Order, ProductVariant, StockMovement
+from shop.models import Order, StockMovement
 from shop.services.orders import OutOfStock, place_order
-from tests.factories import make_product
+from tests.factories import make_product, stock
 
 SHOPPERS = 12
 
@@ -38,12 +38,6 @@ def race(app, carts: list[dict[int, int]], details) -> list[object]:
     return results
 
 
-def stock_of(variant_id: int) -> int:
-    return db.session.scalar(
-        sa.select(ProductVariant.stock).where(ProductVariant.id == variant_id).execution_options(populate_existing=True)
-    )
-
-
 def test_only_the_available_units_are_sold_and_every_loser_is_told(app, details):
     variant = make_product("Limited Print", stock=5).variants[0]
     db.session.commit()
@@ -55,7 +49,7 @@ def test_only_the_available_units_are_sold_and_every_loser_is_told(app, details)
     assert len(orders) == 5
     assert len(losers) == SHOPPERS - 5
     assert all(isinstance(error, OutOfStock) and "Limited Print" in str(error) for error in losers), losers
-    assert stock_of(variant.id) == 0
+    assert stock(variant.id) == 0
     assert db.session.scalar(sa.select(sa.func.count(Order.id))) == 5
     assert db.session.scalar(sa.select(sa.func.sum(StockMovement.delta))) == -5
 
@@ -72,7 +66,7 @@ def test_multi_line_carts_in_any_order_neither_deadlock_nor_oversell(app, detail
     orders = [result for result in results if isinstance(result, int)]
     assert len(orders) == 4
     assert all(isinstance(result, OutOfStock) for result in results if not isinstance(result, int)), results
-    assert (stock_of(first.id), stock_of(second.id)) == (0, 0)
+    assert (stock(first.id), stock(second.id)) == (0, 0)
 
 
 @pytest.mark.parametrize("wanted", [2, 3])
@@ -84,4 +78,4 @@ def test_bulk_buyers_never_drive_stock_below_zero(app, details, wanted):
 
     sold = sum(wanted for result in results if isinstance(result, int))
     assert sold == 7 - 7 % wanted
-    assert stock_of(variant.id) == 7 % wanted
+    assert stock(variant.id) == 7 % wanted

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from shop.extensions import db
 from shop.models import Order, OrderItem
 from shop.models.base import now_utc
-from shop.services import orders, payments
+from shop.services import payments
 from tests.factories import make_order, make_product
 
 
