@@ -76,13 +76,12 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see that page."
     login_manager.login_message_category = "info"
 
-    from shop.models import User
+    from shop.auth.sessions import load_session_user
 
     @login_manager.user_loader
     def load_user(user_id: str):
-        if not user_id.isdigit():
-            return None
-        return db.session.get(User, int(user_id))
+        # One query loads the user with this browser's login row; without the row it is anonymous.
+        return load_session_user(user_id)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -1,9 +1,9 @@
-"""The shopper's account pages: profile, password, address book and account deletion."""
+"""The shopper's account pages: profile, password, logging out everywhere, address book and account deletion."""
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop.account.forms import AddressForm, DeleteAccountForm, PasswordForm, ProfileForm
-from shop.auth.sessions import end_session, refresh_fingerprint
+from shop.auth.sessions import current_session_id, end_session, logged_out_redirect, refresh_fingerprint
 from shop.extensions import login_manager
 from shop.services import ShopError, accounts
 
@@ -39,7 +39,8 @@ def password():
     form = PasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.change_password(current_user.id, form.current_password.data, form.password.data)
+            user = accounts.change_password(current_user.id, form.current_password.data, form.password.data,
+                                            keep_session_id=current_session_id())
         except ShopError as error:
             flash(str(error), "error")
         else:
@@ -47,6 +48,14 @@ def password():
             flash("Your password has been changed.", "success")
             return redirect(url_for("account.index"))
     return render_template("account/password.html", form=form)
+
+
+@bp.post("/logout-everywhere")
+def logout_everywhere():
+    """End every login of this account, on every device, this browser's included."""
+    accounts.end_all_user_sessions(current_user.id)
+    end_session()
+    return logged_out_redirect(everywhere=True)
 
 
 @bp.get("/addresses")

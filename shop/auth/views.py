@@ -4,7 +4,7 @@ from flask_login import current_user
 
 from shop.auth import limits
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
-from shop.auth.sessions import end_session, enforce_session_limits, start_session
+from shop.auth.sessions import end_session, enforce_session_limits, logged_out_redirect, start_session
 from shop.core.redirects import safe_local_path
 from shop.services import ShopError, accounts
 
@@ -62,9 +62,19 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    """Log out and forget everything in the session."""
+    """Log out, ending this login on the server, and forget everything in the session."""
     end_session()
-    flash("You have been logged out.", "info")
+    return logged_out_redirect()
+
+
+@bp.get("/logged-out")
+def logged_out():
+    """Tell the visitor that logging out worked, then show the home page."""
+    if not current_user.is_authenticated:
+        if request.args.get("everywhere"):
+            flash("You have been logged out everywhere, on this device as well.", "info")
+        else:
+            flash("You have been logged out.", "info")
     return redirect(url_for("catalog.home"))
 
 

@@ -6,10 +6,10 @@ from shop.models.lists import SavedItem, WishlistItem
 from shop.models.order import Order, OrderItem, OrderStatus, PaymentStatus
 from shop.models.outbox import OutboxEmail
 from shop.models.payment import PaymentEvent
-from shop.models.user import Address, User
+from shop.models.user import Address, User, UserSession
 
 __all__ = [
     "Address", "Brand", "Category", "Coupon", "CouponKind", "Order", "OrderItem", "OrderStatus",
     "OutboxEmail", "PaymentEvent", "PaymentStatus", "Product", "ProductImage", "ProductVariant",
-    "SavedItem", "ShippingMethod", "StockMovement", "TaxRate", "User", "WishlistItem",
+    "SavedItem", "ShippingMethod", "StockMovement", "TaxRate", "User", "UserSession", "WishlistItem",
 ]

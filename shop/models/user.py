@@ -1,4 +1,4 @@
-"""Accounts and their addresses."""
+"""Accounts, their login sessions and their addresses."""
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -45,3 +45,15 @@ class Address(db.Model):
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(back_populates="addresses")
+
+
+class UserSession(db.Model):
+    """One login of an account; the session cookie names it, and it ends when the row is deleted."""
+
+    __tablename__ = "user_sessions"
+    __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
+
+    # A random token, carried only in the signed session cookie.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -1,9 +1,11 @@
-"""Account use cases: registration, login, password reset, profile, address book, deletion."""
+"""Account use cases: registration, login sessions, password reset, profile, address book, deletion."""
 import hashlib
 import hmac
+import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
@@ -13,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.database import begin_write
 from shop.extensions import db
-from shop.models import Address, Order, OrderStatus, OutboxEmail, User
+from shop.models import Address, Order, OrderStatus, OutboxEmail, User, UserSession
 from shop.models.base import now_utc
 from shop.services import ShopError
 from shop.services.mail import external_url, queue_email
@@ -94,6 +96,7 @@ def create_admin(email: str, password: str, name: str = "Admin") -> User:
         user.is_admin = True
         user.password_hash = hash_password(password)
         user.password_changed_at = now_utc()
+        _end_user_sessions(user.id)
     db.session.commit()
     return user
 
@@ -127,6 +130,53 @@ def authenticate(email: str, password: str) -> User:
         user.password_hash = hash_password(password)
         db.session.commit()
     return user
+
+
+def open_user_session(user_id: int) -> str:
+    """Record a new login of the account and return its id; forget its logins older than the lifetime."""
+    lifetime = timedelta(days=int(current_app.config["SESSION_LIFETIME_DAYS"]))
+    session_id = secrets.token_urlsafe(32)
+    begin_write()
+    db.session.execute(
+        sa.delete(UserSession).where(UserSession.user_id == user_id, UserSession.created_at < now_utc() - lifetime)
+    )
+    db.session.add(UserSession(id=session_id, user_id=user_id))
+    db.session.commit()
+    return session_id
+
+
+def find_session_user(user_id: int, session_id: str) -> tuple[User | None, bool]:
+    """Return the account and whether this login of it is still open, in one query."""
+    row = db.session.execute(
+        sa.select(User, UserSession.id)
+        .outerjoin(UserSession, sa.and_(UserSession.user_id == User.id, UserSession.id == session_id))
+        .where(User.id == user_id)
+    ).one_or_none()
+    if row is None:
+        return None, False
+    user, open_session_id = row
+    return user, open_session_id is not None
+
+
+def end_user_session(session_id: str) -> None:
+    """End one login, so that no copy of its cookie logs anyone in again."""
+    begin_write()
+    db.session.execute(sa.delete(UserSession).where(UserSession.id == session_id))
+    db.session.commit()
+
+
+def end_all_user_sessions(user_id: int) -> None:
+    """End every login of the account, on every device."""
+    begin_write()
+    _end_user_sessions(user_id)
+    db.session.commit()
+
+
+def _end_user_sessions(user_id: int, keep_session_id: str | None = None) -> None:
+    query = sa.delete(UserSession).where(UserSession.user_id == user_id)
+    if keep_session_id is not None:
+        query = query.where(UserSession.id != keep_session_id)
+    db.session.execute(query)
 
 
 def password_fingerprint(user: User) -> str:
@@ -190,9 +240,11 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-def _set_password(user: User, password: str) -> None:
+def _set_password(user: User, password: str, keep_session_id: str | None = None) -> None:
     user.password_hash = hash_password(password)
     user.password_changed_at = now_utc()
+    # Whoever knew the old password may be logged in somewhere: end every other login.
+    _end_user_sessions(user.id, keep_session_id)
     _notify_account_change(user.email, user, "password")
 
 
@@ -235,14 +287,15 @@ def update_profile(user_id: int, name: str, email: str, current_password: str) -
     return user
 
 
-def change_password(user_id: int, current_password: str, new_password: str) -> User:
-    """Replace the password after checking the current one."""
+def change_password(user_id: int, current_password: str, new_password: str,
+                    keep_session_id: str | None = None) -> User:
+    """Replace the password after checking the current one, ending every login but the one to keep."""
     check_new_password(new_password)
     user = _locked_user(user_id)
     if not verify_password(user.password_hash, current_password):
         db.session.rollback()
         raise ShopError("Your current password is not correct.")
-    _set_password(user, new_password)
+    _set_password(user, new_password, keep_session_id)
     db.session.commit()
     return user
 
