@@ -1,23 +1,21 @@
 """Checkout, payment and the shopper's order pages."""
 import secrets
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
-from sqlalchemy.orm import selectinload
 
 from shop.checkout import limits
-from shop.checkout.countries import COUNTRIES, country_name
+from shop.checkout.countries import country_name
 from shop.checkout.forms import CheckoutForm, TestPaymentForm
 from shop.core.params import page_number
-from shop.extensions import db
 from shop.models import Order, OrderStatus, PaymentStatus
 from shop.services import ShopError, accounts, payments
 from shop.services.cart import clear_cart, read_cart
-from shop.services.checkout import CheckoutDetails, active_shipping_methods, quote_cart
+from shop.services.checkout import CheckoutDetails, active_shipping_methods, preview_quote
 from shop.services.orders import (
-    OutOfStock, cancel_order, find_order_by_reference, order_token, record_payment_failure, token_allows,
+    OutOfStock, cancel_order, customer_orders, find_order_by_reference, order_token, order_with_items,
+    record_payment_failure, token_allows,
 )
 from shop.services.purchase import purchase
 
@@ -51,7 +49,7 @@ def start():
         form.placement_token.data = secrets.token_urlsafe(24)
 
     valid = form.validate_on_submit()
-    quote = _quote(cart, form, methods)
+    quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data, methods)
     coupon_error = quote.coupon_error
     if quote.unavailable or not quote.lines:
         flash("Some items in your cart are no longer available. Please review your cart.", "warning")
@@ -82,15 +80,6 @@ def _prefill(form: CheckoutForm, methods) -> None:
         form.postal_code.data = address.postal_code
         form.country.data = address.country
         form.phone.data = address.phone
-
-
-def _quote(cart, form: CheckoutForm, methods):
-    """Price the cart as the form stands; a bad coupon is reported and left out of the totals."""
-    method_ids = {method.id for method in methods}
-    method_id = form.shipping_method.data if form.shipping_method.data in method_ids else (
-        methods[0].id if methods else None)
-    country = form.country.data if form.country.data in COUNTRIES else ""
-    return quote_cart(cart, method_id, form.coupon.data or "", country, methods)
 
 
 def _place(cart, form: CheckoutForm):
@@ -150,7 +139,7 @@ def success():
     clear_cart(session)
     if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         payments.sync_payment(reference)
-        order = _load_order(Order.id == order.id)
+        order = order_with_items(order.id)
     return render_template("checkout/success.html", order=order, token=order_token(order.number))
 
 
@@ -194,19 +183,10 @@ def test_payment(reference: str):
     return render_template("checkout/test_payment.html", order=order, form=form)
 
 
-def _load_order(*criteria) -> Order | None:
-    return db.session.scalar(
-        sa.select(Order).where(*criteria).options(selectinload(Order.items))
-        .execution_options(populate_existing=True)
-    )
-
-
 @bp.get("/orders/<number>")
 def order_detail(number: str):
     """Show one order to its owner, to the browser that placed it, or to whoever holds its signed link."""
-    if len(number) > 20:
-        abort(404)
-    order = _load_order(Order.number == number)
+    order = order_with_items(number=number)
     token = request.args.get("token")
     if order is None or not (_placed_here(order) or token_allows(token, order.number)):
         abort(404)
@@ -218,10 +198,7 @@ def order_detail(number: str):
 def account_orders():
     """List the logged-in shopper's orders, newest first."""
     page = page_number()
-    pagination = db.paginate(
-        sa.select(Order).where(Order.user_id == current_user.id).order_by(Order.created_at.desc(), Order.id.desc()),
-        page=page, per_page=ORDERS_PER_PAGE, error_out=False,
-    )
+    pagination = customer_orders(current_user.id, page, ORDERS_PER_PAGE)
     return render_template("orders/list.html", pagination=pagination)
 
 

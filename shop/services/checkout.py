@@ -189,3 +189,16 @@ def quote_cart(cart: dict[int, int], shipping_method_id: int | None, coupon_code
     quote.unavailable = unavailable
     quote.coupon_error = coupon_error
     return quote
+
+
+def preview_quote(cart: dict[int, int], shipping_method_id: object, coupon_code: str, country: object,
+                  methods: list[ShippingMethod]) -> Quote:
+    """Price the cart as the checkout form stands, before it is valid.
+
+    A shipping method not offered falls back to the first one, and a country that is not a
+    two-letter code to no tax, so the summary always shows a total.
+    """
+    offered = {method.id for method in methods}
+    method_id = shipping_method_id if shipping_method_id in offered else (methods[0].id if methods else None)
+    country_code = country if isinstance(country, str) and len(country) == 2 and country.isalpha() else ""
+    return quote_cart(cart, method_id, coupon_code, country_code, methods)

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
@@ -21,7 +22,7 @@ from shop.models import (
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import format_money
-from shop.services import ShopError
+from shop.services import NotFound, ShopError
 from shop.services.checkout import CheckoutDetails, quote_cart
 from shop.services.mail import external_url, queue_email
 
@@ -33,6 +34,10 @@ TOKEN_SALT = "order-access"
 
 class OutOfStock(ShopError):
     """A cart line cannot be reserved because there is not enough stock."""
+
+
+class OrderNotFound(NotFound):
+    """No order has that id."""
 
 
 class AlreadyPlaced(ShopError):
@@ -351,13 +356,45 @@ def fulfil_order(order_id: int) -> bool:
     with write_transaction():
         order = _lock_order(order_id)
         if order is None:
-            raise ShopError("That order does not exist.")
+            raise OrderNotFound("That order does not exist.")
         if order.status == OrderStatus.FULFILLED:
             return False
         if order.status != OrderStatus.PAID:
             raise ShopError(f"Order {order.number} is not paid, so it cannot be fulfilled.")
         order.status = OrderStatus.FULFILLED
     return True
+
+
+def order_with_items(order_id: int | None = None, number: str | None = None) -> Order | None:
+    """Return one order, by id or by number, with its items, as the database has it now."""
+    if number is not None and len(number) > Order.number.type.length:
+        return None
+    criterion = Order.id == order_id if order_id is not None else Order.number == number
+    return db.session.scalar(
+        sa.select(Order).where(criterion).options(selectinload(Order.items))
+        .execution_options(populate_existing=True)
+    )
+
+
+def customer_orders(user_id: int, page: int, per_page: int) -> Pagination:
+    """Return one page of a shopper's orders, newest first."""
+    query = sa.select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc(), Order.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def all_orders(page: int, per_page: int, needs_attention: bool = False) -> Pagination:
+    """Return one page of every order, newest first; only those needing a person when asked."""
+    query = sa.select(Order).order_by(Order.created_at.desc(), Order.id.desc())
+    if needs_attention:
+        query = query.where(Order.needs_attention.is_(True))
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def stock_movements(order_id: int) -> list[StockMovement]:
+    """Return the stock the order reserved, sold and gave back, oldest first."""
+    return list(db.session.scalars(
+        sa.select(StockMovement).where(StockMovement.order_id == order_id).order_by(StockMovement.id)
+    ))
 
 
 def find_order_by_reference(reference: str) -> Order | None:

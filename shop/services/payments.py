@@ -144,7 +144,7 @@ def refund_order(order_id: int) -> bool:
     end_read_transaction()
     order = db.session.get(Order, order_id, populate_existing=True)
     if order is None:
-        raise ShopError("That order does not exist.")
+        raise orders.OrderNotFound("That order does not exist.")
     if order.payment_status == PaymentStatus.REFUNDED:
         return False
     if order.payment_status != PaymentStatus.PAID:
