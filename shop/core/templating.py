@@ -3,12 +3,15 @@ from flask import Flask, current_app, has_request_context, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.extensions import db
+from shop.models import OrderStatus, PaymentStatus
 
 from shop.money import format_money
 
 
 def register(app: Flask) -> None:
     """Add the money filter and header context to Jinja."""
+
+    app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus)
 
     @app.template_filter("money")
     def money_filter(cents: int | None, currency: str | None = None) -> str:

@@ -1,11 +1,23 @@
 """The ledger of every stock movement."""
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String
+from sqlalchemy import Enum, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import db
 from shop.models.base import UTCDateTime, now_utc
+
+
+class StockReason(StrEnum):
+    """Why stock moved: each order's reservation, sale and return, in the ledger's words."""
+
+    RESERVE = "reserve"  # placed: taken from stock while waiting for payment
+    LATE_SALE = "late sale"  # paid after the reservation ran out: taken again
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    PAYMENT_FAILED = "payment failed"
+    REFUND = "refund"
 
 
 class StockMovement(db.Model):
@@ -20,5 +32,7 @@ class StockMovement(db.Model):
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
     # Negative takes stock away (reservation), positive gives it back (release, restock).
     delta: Mapped[int] = mapped_column(Integer)
-    reason: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[StockReason] = mapped_column(Enum(
+        StockReason, name="reason", native_enum=False, create_constraint=True, length=40, validate_strings=True,
+        values_callable=lambda members: [member.value for member in members]))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

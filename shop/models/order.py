@@ -1,14 +1,15 @@
 """Orders and their item snapshots."""
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import db
 from shop.models.base import UTCDateTime, now_utc
 
 
-class OrderStatus:
+class OrderStatus(StrEnum):
     PENDING = "pending"  # placed, stock reserved, waiting for payment
     PAID = "paid"
     FULFILLED = "fulfilled"
@@ -17,12 +18,18 @@ class OrderStatus:
     REFUNDED = "refunded"
 
 
-class PaymentStatus:
+class PaymentStatus(StrEnum):
     UNPAID = "unpaid"
     PROCESSING = "processing"  # async method (e.g. bank debit) not settled yet
     PAID = "paid"
     FAILED = "failed"
     REFUNDED = "refunded"
+
+
+def _checked(enum: type[StrEnum], name: str) -> Enum:
+    """Store a StrEnum as its value in a VARCHAR(20) that a CHECK constraint keeps to the known values."""
+    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=20, validate_strings=True,
+                values_callable=lambda members: [member.value for member in members])
 
 
 class Order(db.Model):
@@ -39,8 +46,9 @@ class Order(db.Model):
     number: Mapped[str] = mapped_column(String(20), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     email: Mapped[str] = mapped_column(String(254))
-    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING)
-    payment_status: Mapped[str] = mapped_column(String(20), default=PaymentStatus.UNPAID)
+    status: Mapped[OrderStatus] = mapped_column(_checked(OrderStatus, "status"), default=OrderStatus.PENDING)
+    payment_status: Mapped[PaymentStatus] = mapped_column(_checked(PaymentStatus, "payment_status"),
+                                                          default=PaymentStatus.UNPAID)
     currency: Mapped[str] = mapped_column(String(3))
     subtotal_cents: Mapped[int] = mapped_column(Integer, default=0)
     shipping_cents: Mapped[int] = mapped_column(Integer, default=0)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
 from shop.models import (
-    Coupon, Order, OrderItem, OrderStatus, PaymentStatus, ProductVariant, StockMovement,
+    Coupon, Order, OrderItem, OrderStatus, PaymentStatus, ProductVariant, StockMovement, StockReason,
 )
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
@@ -103,7 +103,7 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
                 left = db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == line.variant_id))
                 raise OutOfStock(_short_message(line.product_name, line.variant_name, line.quantity, left or 0))
             db.session.add(StockMovement(variant_id=line.variant_id, order_id=order.id,
-                                         delta=-line.quantity, reason="reserve"))
+                                         delta=-line.quantity, reason=StockReason.RESERVE))
     return order
 
 
@@ -190,7 +190,7 @@ def _lock_order(order_id: int) -> Order | None:
     )
 
 
-def _release_reservation(order: Order, reason: str) -> None:
+def _release_reservation(order: Order, reason: StockReason) -> None:
     if not order.stock_reserved:
         return
     for item in sorted(order.items, key=lambda item: item.variant_id or 0):
@@ -261,7 +261,7 @@ def _retake_stock_after_release(order: Order) -> None:
     savepoint.commit()
     for item in order.items:
         db.session.add(StockMovement(variant_id=item.variant_id, order_id=order.id,
-                                     delta=-item.quantity, reason="late sale"))
+                                     delta=-item.quantity, reason=StockReason.LATE_SALE))
 
 
 def mark_payment_processing(order_id: int) -> bool:
@@ -277,24 +277,24 @@ def mark_payment_processing(order_id: int) -> bool:
 
 def record_payment_failure(order_id: int, reason: str) -> bool:
     """Cancel an unpaid order whose payment failed and give its stock back."""
-    return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.FAILED, "payment failed", reason,
+    return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.FAILED, StockReason.PAYMENT_FAILED, reason,
                          allow_processing=True)
 
 
 def expire_order(order_id: int) -> bool:
     """Expire an unpaid order whose reservation or payment session ran out, giving its stock back."""
-    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, "expired", "expired",
+    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, StockReason.EXPIRED, "expired",
                          allow_processing=False)
 
 
 def cancel_order(order_id: int, reason: str) -> bool:
     """Cancel an unpaid order (shopper cancelled, or payment could not start) and give its stock back."""
-    return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.UNPAID, "cancelled", reason,
+    return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.UNPAID, StockReason.CANCELLED, reason,
                          allow_processing=False)
 
 
-def _close_unpaid(order_id: int, status: str, payment_status: str, movement: str, reason: str,
-                  allow_processing: bool) -> bool:
+def _close_unpaid(order_id: int, status: OrderStatus, payment_status: PaymentStatus, movement: StockReason,
+                  reason: str, allow_processing: bool) -> bool:
     open_payments = {PaymentStatus.UNPAID, PaymentStatus.PROCESSING} if allow_processing else {PaymentStatus.UNPAID}
     with write_transaction():
         order = _lock_order(order_id)
@@ -348,7 +348,7 @@ def _restock_taken(order: Order) -> None:
     for variant_id, net in taken:
         if net < 0:
             _give_stock(variant_id, -net)
-            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net, reason="refund"))
+            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net, reason=StockReason.REFUND))
 
 
 def fulfil_order(order_id: int) -> bool:
