@@ -45,7 +45,10 @@ def is_empty_command() -> None:
 
 @shop_group.command("send-emails")
 def send_emails_command() -> None:
-    """Deliver queued emails from the outbox (run it from cron to retry after SMTP outages)."""
+    """Deliver queued emails now, in this process (run it from cron to catch up after SMTP outages).
+
+    Emails held back by an outage go at once; one the server refused waits out its backoff.
+    """
     from shop.services.mail import deliver_pending
 
     sent, failed = deliver_pending(limit=1000)

@@ -1,8 +1,11 @@
 """Extension objects, created once here and bound to the app in the factory."""
+import smtplib
+
+import flask_mail
+from flask import current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -21,6 +24,46 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimeoutConnection(flask_mail.Connection):
+    """An SMTP connection that gives up after MAIL_TIMEOUT seconds on connect and on every command.
+
+    Flask-Mail 0.10 opens smtplib without a timeout, so a server that accepts and never answers
+    would hold the sender forever.
+    """
+
+    def configure_host(self) -> smtplib.SMTP:
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=self.mail.timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
+
+    def __exit__(self, exc_type, exc_value, tb) -> None:
+        # QUIT on a broken connection would raise over the error that broke it.
+        if self.host is None:
+            return
+        try:
+            self.host.quit()
+        except OSError:
+            self.host.close()
+
+
+class Mail(flask_mail.Mail):
+    """Flask-Mail with a timeout on every SMTP connection (MAIL_TIMEOUT seconds)."""
+
+    def init_mail(self, config, debug=False, testing=False):
+        state = super().init_mail(config, debug, testing)
+        state.timeout = float(config.get("MAIL_TIMEOUT", 10))
+        return state
+
+    def connect(self) -> TimeoutConnection:
+        """Return a connection to the mail host, opened on entering its `with` block."""
+        return TimeoutConnection(current_app.extensions["mail"])
 
 
 db = SQLAlchemy(model_class=Base)

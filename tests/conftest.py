@@ -18,6 +18,7 @@ from itsdangerous import URLSafeTimedSerializer
 from shop import create_app
 from shop.config import database_uri
 from shop.extensions import db
+from shop.services.mail import outbox_sender
 
 pytest_plugins = [
     "tests.plugins.accounts", "tests.plugins.cart", "tests.plugins.checkout", "tests.plugins.gunicorn",
@@ -25,6 +26,7 @@ pytest_plugins = [
 ]
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+OUTBOX_TIMEOUT = 15
 
 
 class ShopClient(FlaskClient):
@@ -38,12 +40,21 @@ class ShopClient(FlaskClient):
         # request wrote: commit before, and end the test's read snapshot (expiring its objects) after.
         db.session.commit()
         # Buffered, the response is closed before it is returned, as a server closes it once
-        # sent: work deferred to then (emails) has happened when the test looks.
+        # sent: that wakes the background email sender, and the test looks once it has finished.
         kwargs.setdefault("buffered", True)
         try:
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+            if kwargs["buffered"]:
+                self.wait_for_outbox()
+            else:
+                response.call_on_close(self.wait_for_outbox)
+            return response
         finally:
             db.session.commit()
+
+    def wait_for_outbox(self) -> None:
+        """Wait until the background sender has delivered (or failed to deliver) what is due."""
+        assert outbox_sender(self.application).wait_until_idle(OUTBOX_TIMEOUT), "the email sender did not finish"
 
     def post(self, *args, csrf: bool = True, **kwargs):
         data = kwargs.get("data")

@@ -1,12 +1,15 @@
-"""Email through an outbox: queued in the caller's transaction, delivered after the response.
+"""Email through an outbox: queued in the caller's transaction, delivered by a background sender.
 
-An SMTP outage therefore never undoes an order or a password change; undelivered emails stay
-in the outbox and `flask shop send-emails` (or the next successful delivery) retries them.
+An SMTP outage therefore never undoes an order or a password change, and no request waits on
+the SMTP server; undelivered emails stay in the outbox and `flask shop send-emails` (or the next
+delivery) retries them.
 """
-from datetime import timedelta
+import smtplib
+import threading
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import after_this_request, current_app, g, has_request_context, render_template, url_for
+from flask import Flask, after_this_request, current_app, g, has_request_context, render_template, url_for
 from flask_mail import Message
 
 from shop.extensions import db, mail
@@ -20,7 +23,7 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     """Render templates/email/<template>.{txt,html} and add the email to the session's outbox.
 
     The caller commits; nothing is sent until then. Queued during a request, the email goes out
-    once the response has been sent.
+    from the background sender once the response has been sent.
     """
     context.setdefault("shop_name", current_app.config["SHOP_NAME"])
     email = OutboxEmail(
@@ -31,7 +34,7 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     )
     db.session.add(email)
     if has_request_context():
-        _deliver_after_response()
+        _wake_sender_after_response()
     return email
 
 
@@ -45,13 +48,16 @@ def external_url(endpoint: str, **values) -> str:
 
 
 def deliver_pending(limit: int = 50) -> tuple[int, int]:
-    """Try to send due emails from the outbox; return (sent, failed).
+    """Send due emails from the outbox over one SMTP connection; return (sent, failed).
 
-    Each email is claimed and updated in its own short transaction so one bad address or an
-    SMTP outage does not hold locks or stop the others.
+    Each email is claimed and updated in its own short transaction so one bad address does not
+    hold locks or stop the others. An email the server refuses is retried later with backoff, at
+    most MAX_ATTEMPTS times. A server that is unreachable, silent or hangs up is no fault of the
+    emails: the run stops at once (one MAIL_TIMEOUT, however many are queued), the error is noted
+    on the emails still waiting and no attempt is counted, so they all go as soon as it answers.
     """
     now = now_utc()
-    due_ids = list(
+    waiting = list(
         db.session.scalars(
             sa.select(OutboxEmail.id)
             .where(OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now,
@@ -62,59 +68,152 @@ def deliver_pending(limit: int = 50) -> tuple[int, int]:
     )
     db.session.commit()
     sent = failed = 0
-    for email_id in due_ids:
-        # Claim by pushing the next attempt forward; a concurrent sender skips the row.
-        claimed = db.session.execute(
-            sa.update(OutboxEmail)
-            .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None),
-                   OutboxEmail.next_attempt_at <= now)
-            .values(next_attempt_at=now + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
-        ).rowcount
-        db.session.commit()
-        if not claimed:
-            continue
-        email = db.session.get(OutboxEmail, email_id)
-        message = Message(subject=email.subject, recipients=[email.recipient],
-                          body=email.body_text, html=email.body_html)
-        recipient, attempts = email.recipient, email.attempts
-        db.session.commit()  # no transaction stays open while the SMTP server answers
-        try:
-            mail.send(message)
-        except Exception as error:  # any SMTP or socket failure leaves the email queued
-            outcome = {
-                "last_error": f"{type(error).__name__}: {error}"[:2000],
-                "next_attempt_at": now_utc() + timedelta(minutes=min(2 ** attempts, 240)),
-            }
-            failed += 1
-            current_app.logger.warning("Email %s to %s not sent: %s", email_id, recipient, error)
-        else:
-            outcome = {"sent_at": now_utc(), "last_error": ""}
-            sent += 1
-        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == email_id).values(**outcome))
-        db.session.commit()
+    if not waiting:
+        return sent, failed
+    try:
+        with mail.connect() as connection:
+            while waiting:
+                delivered = _send_one(connection, waiting[0], now)
+                waiting.pop(0)
+                if delivered:
+                    sent += 1
+                elif delivered is False:
+                    failed += 1
+    except OSError as error:  # connecting, TLS, login, or the connection broke: the server's fault
+        _note_outage(waiting, error)
+        failed += len(waiting)
     return sent, failed
 
 
-def _deliver_after_response() -> None:
-    """Send what this request queued once its response has gone out (once per request).
+def _send_one(connection, email_id: int, now: datetime) -> bool | None:
+    """Claim one email and send it; return whether it went, or None when another sender has it.
 
-    The shopper never waits on the SMTP server, and a password-reset request answers in the
-    same time whether or not the account exists. A mail failure leaves the email queued.
+    A refusal is recorded with backoff; a broken connection is raised to end the run.
     """
-    if g.get("outbox_delivery_scheduled"):
-        return
-    g.outbox_delivery_scheduled = True
-    app = current_app._get_current_object()
+    # Claim by pushing the next attempt forward; a concurrent sender skips the row.
+    claimed = db.session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now)
+        .values(next_attempt_at=now_utc() + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
+    ).rowcount
+    db.session.commit()
+    if not claimed:
+        return None
+    email = db.session.get(OutboxEmail, email_id)
+    message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
+                      html=email.body_html)
+    recipient, attempts = email.recipient, email.attempts
+    db.session.commit()  # no transaction stays open while the SMTP server answers
+    try:
+        connection.send(message)
+    except Exception as error:
+        if _connection_lost(error):
+            raise  # the claim holds it for five minutes: it may have gone before the line dropped
+        outcome = {
+            "last_error": _describe(error),
+            "next_attempt_at": now_utc() + timedelta(minutes=min(2 ** attempts, 240)),
+        }
+        current_app.logger.warning("Email %s to %s not sent: %s", email_id, recipient, error)
+        delivered = False
+    else:
+        outcome = {"sent_at": now_utc(), "last_error": ""}
+        delivered = True
+    db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == email_id).values(**outcome))
+    db.session.commit()
+    return delivered
 
-    def deliver() -> None:
-        with app.app_context():
+
+def _connection_lost(error: Exception) -> bool:
+    """Tell a broken or silent connection from the server refusing this one email."""
+    refusals = (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused)
+    return isinstance(error, OSError) and not isinstance(error, refusals)
+
+
+def _note_outage(email_ids: list[int], error: OSError) -> None:
+    """Record why these emails wait, without counting an attempt or deferring them."""
+    current_app.logger.warning("SMTP server unavailable, %d email(s) stay queued: %s", len(email_ids), error)
+    db.session.execute(
+        sa.update(OutboxEmail)
+        .where(OutboxEmail.id.in_(email_ids), OutboxEmail.sent_at.is_(None))
+        .values(last_error=_describe(error))
+    )
+    db.session.commit()
+
+
+def _describe(error: Exception) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+class OutboxSender:
+    """One background thread per process that delivers the outbox whenever it is woken.
+
+    Requests only wake it, so no thread or worker that serves requests waits on the SMTP server.
+    The thread starts on first use, again in a forked child (threads do not survive a fork, so
+    the old one is no longer alive there), and ends after IDLE_SECONDS with nothing to do.
+    """
+
+    IDLE_SECONDS = 60
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.changed = threading.Condition()
+        self.pending = False
+        self.busy = False
+        self.thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Have the thread deliver what is due, starting it if needed."""
+        with self.changed:
+            self.pending = True
+            if self.thread is None or not self.thread.is_alive():
+                self.busy = False
+                self.thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+                self.thread.start()
+            self.changed.notify_all()
+
+    def wait_until_idle(self, timeout: float) -> bool:
+        """Wait until nothing is pending or being sent; return False if that takes over `timeout` s."""
+        with self.changed:
+            return self.changed.wait_for(lambda: not (self.pending or self.busy), timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self.changed:
+                if not self.changed.wait_for(lambda: self.pending, self.IDLE_SECONDS):
+                    self.thread = None
+                    return
+                self.pending, self.busy = False, True
             try:
-                deliver_pending(limit=10)
-            except Exception:  # the outbox keeps the email; the shopper's action already succeeded
-                db.session.rollback()
-                app.logger.exception("Outbox delivery failed; emails stay queued")
+                with self.app.app_context():
+                    deliver_pending()
+            except Exception:  # the outbox keeps the emails; the next wake-up or cron retries them
+                self.app.logger.exception("Outbox delivery failed; emails stay queued")
+            finally:
+                with self.changed:
+                    self.busy = False
+                    self.changed.notify_all()
+
+
+def outbox_sender(app: Flask) -> OutboxSender:
+    """Return the app's background sender (its thread starts on the first wake-up)."""
+    sender = app.extensions.get("outbox_sender")
+    if sender is None:
+        sender = app.extensions.setdefault("outbox_sender", OutboxSender(app))
+    return sender
+
+
+def _wake_sender_after_response() -> None:
+    """Wake the background sender once this request's response has gone out (once per request).
+
+    By then the email's transaction has committed, and a password-reset request has answered in
+    the same time whether or not the account exists.
+    """
+    if g.get("outbox_wake_scheduled"):
+        return
+    g.outbox_wake_scheduled = True
+    sender = outbox_sender(current_app._get_current_object())
 
     @after_this_request
-    def deliver_on_close(response):
-        response.call_on_close(deliver)
+    def wake_on_close(response):
+        response.call_on_close(sender.wake)
         return response

@@ -7,6 +7,8 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 from werkzeug.wsgi import ClosingIterator
 
+from shop.services.mail import outbox_sender
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -73,6 +75,7 @@ def shop_server(app):
     thread.join(timeout=5)
     # Emails go out after the response: let them land before the next test clears the outbox.
     assert in_flight.wait_until_idle(timeout=10), "a request of the live server did not finish"
+    assert outbox_sender(app).wait_until_idle(timeout=10), "the email sender did not finish"
 
 
 @pytest.fixture
@@ -102,11 +105,12 @@ def page(browser):
 
 
 @pytest.fixture
-def delivered(shop_server, mail_outbox):
+def delivered(app, shop_server, mail_outbox):
     """Return the emails the live server has sent, once the requests that queued them are done."""
 
     def wait() -> list:
         assert shop_server.in_flight.wait_until_idle(timeout=10), "a request of the live server did not finish"
+        assert outbox_sender(app).wait_until_idle(timeout=10), "the email sender did not finish"
         return list(mail_outbox)
 
     return wait
