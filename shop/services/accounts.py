@@ -13,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from shop.database import begin_write
+from shop.database import write_transaction
 from shop.extensions import db
 from shop.models import Address, Order, OrderStatus, OutboxEmail, User, UserSession
 from shop.models.base import now_utc
@@ -88,16 +88,18 @@ def create_admin(email: str, password: str, name: str = "Admin") -> User:
     """Create an admin account, or promote and re-password an existing one."""
     email = normalize_email(email)
     check_new_password(password)
-    user = find_user_by_email(email)
-    if user is None:
-        user = User(email=email, name=clean_name(name), password_hash=hash_password(password), is_admin=True)
-        db.session.add(user)
-    else:
-        user.is_admin = True
-        user.password_hash = hash_password(password)
-        user.password_changed_at = now_utc()
-        _end_user_sessions(user.id)
-    db.session.commit()
+    name = clean_name(name)
+    password_hash = hash_password(password)
+    with write_transaction():
+        user = find_user_by_email(email)
+        if user is None:
+            user = User(email=email, name=name, password_hash=password_hash, is_admin=True)
+            db.session.add(user)
+        else:
+            user.is_admin = True
+            user.password_hash = password_hash
+            user.password_changed_at = now_utc()
+            _end_user_sessions(user.id)
     return user
 
 
@@ -106,14 +108,14 @@ def register_user(email: str, name: str, password: str) -> User:
     email = normalize_email(email)
     name = clean_name(name)
     check_new_password(password)
-    if find_user_by_email(email) is not None:
-        raise ShopError(EMAIL_TAKEN)
-    user = User(email=email, name=name, password_hash=hash_password(password))
-    db.session.add(user)
+    password_hash = hash_password(password)
     try:
-        db.session.commit()
+        with write_transaction():
+            if find_user_by_email(email) is not None:
+                raise ShopError(EMAIL_TAKEN)
+            user = User(email=email, name=name, password_hash=password_hash)
+            db.session.add(user)
     except IntegrityError as error:  # registered by a concurrent request since the check above
-        db.session.rollback()
         raise ShopError(EMAIL_TAKEN) from error
     return user
 
@@ -127,8 +129,9 @@ def authenticate(email: str, password: str) -> User:
     if not verify_password(user.password_hash, password):
         raise ShopError(LOGIN_FAILED)
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-        db.session.commit()
+        upgraded = hash_password(password)
+        with write_transaction():
+            db.session.execute(sa.update(User).where(User.id == user.id).values(password_hash=upgraded))
     return user
 
 
@@ -136,12 +139,11 @@ def open_user_session(user_id: int) -> str:
     """Record a new login of the account and return its id; forget its logins older than the lifetime."""
     lifetime = timedelta(days=int(current_app.config["SESSION_LIFETIME_DAYS"]))
     session_id = secrets.token_urlsafe(32)
-    begin_write()
-    db.session.execute(
-        sa.delete(UserSession).where(UserSession.user_id == user_id, UserSession.created_at < now_utc() - lifetime)
-    )
-    db.session.add(UserSession(id=session_id, user_id=user_id))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            sa.delete(UserSession).where(UserSession.user_id == user_id, UserSession.created_at < now_utc() - lifetime)
+        )
+        db.session.add(UserSession(id=session_id, user_id=user_id))
     return session_id
 
 
@@ -160,16 +162,14 @@ def find_session_user(user_id: int, session_id: str) -> tuple[User | None, bool]
 
 def end_user_session(session_id: str) -> None:
     """End one login, so that no copy of its cookie logs anyone in again."""
-    begin_write()
-    db.session.execute(sa.delete(UserSession).where(UserSession.id == session_id))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(sa.delete(UserSession).where(UserSession.id == session_id))
 
 
 def end_all_user_sessions(user_id: int) -> None:
     """End every login of the account, on every device."""
-    begin_write()
-    _end_user_sessions(user_id)
-    db.session.commit()
+    with write_transaction():
+        _end_user_sessions(user_id)
 
 
 def _end_user_sessions(user_id: int, keep_session_id: str | None = None) -> None:
@@ -196,13 +196,13 @@ def make_reset_token(user: User) -> str:
 
 def request_password_reset(email: str, link_for_token: Callable[[str], str]) -> None:
     """Email a reset link when an account has this address; do nothing visible otherwise."""
-    user = find_user_by_email(email)
-    if user is None:
-        return
-    queue_email(user.email, "Reset your password", "password_reset",
-                user=user, link=link_for_token(make_reset_token(user)),
-                valid_minutes=RESET_TOKEN_MAX_AGE // 60)
-    db.session.commit()
+    with write_transaction():
+        user = find_user_by_email(email)
+        if user is None:
+            return
+        queue_email(user.email, "Reset your password", "password_reset",
+                    user=user, link=link_for_token(make_reset_token(user)),
+                    valid_minutes=RESET_TOKEN_MAX_AGE // 60)
 
 
 def _user_for_token(token: str, for_update: bool = False) -> User:
@@ -229,14 +229,9 @@ def check_reset_token(token: str) -> User:
 def reset_password(token: str, new_password: str) -> User:
     """Set a new password through a reset token, which stops working afterwards."""
     check_new_password(new_password)
-    begin_write()
-    try:
+    with write_transaction():
         user = _user_for_token(token, for_update=True)
-    except ShopError:
-        db.session.rollback()
-        raise
-    _set_password(user, new_password)
-    db.session.commit()
+        _set_password(user, new_password)
     return user
 
 
@@ -256,7 +251,7 @@ def _notify_account_change(recipient: str, user: User, change: str, new_email: s
 
 
 def _locked_user(user_id: int) -> User:
-    begin_write()
+    """Load the account locked against concurrent changes (inside write_transaction)."""
     user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
     if user is None:
         raise ShopError("Your account no longer exists.")
@@ -267,22 +262,19 @@ def update_profile(user_id: int, name: str, email: str, current_password: str) -
     """Change the name and email; a new email needs the current password."""
     name = clean_name(name)
     email = normalize_email(email)
-    user = _locked_user(user_id)
-    if email != user.email:
-        if not verify_password(user.password_hash, current_password or ""):
-            db.session.rollback()
-            raise ShopError("To change your email address, enter your current password correctly.")
-        if find_user_by_email(email) is not None:
-            db.session.rollback()
-            raise ShopError(EMAIL_TAKEN)
-        # The old address hears of it: it is the one the rightful owner still reads.
-        _notify_account_change(user.email, user, "email", new_email=email)
-        user.email = email
-    user.name = name
     try:
-        db.session.commit()
+        with write_transaction():
+            user = _locked_user(user_id)
+            if email != user.email:
+                if not verify_password(user.password_hash, current_password or ""):
+                    raise ShopError("To change your email address, enter your current password correctly.")
+                if find_user_by_email(email) is not None:
+                    raise ShopError(EMAIL_TAKEN)
+                # The old address hears of it: it is the one the rightful owner still reads.
+                _notify_account_change(user.email, user, "email", new_email=email)
+                user.email = email
+            user.name = name
     except IntegrityError as error:
-        db.session.rollback()
         raise ShopError(EMAIL_TAKEN) from error
     return user
 
@@ -291,12 +283,11 @@ def change_password(user_id: int, current_password: str, new_password: str,
                     keep_session_id: str | None = None) -> User:
     """Replace the password after checking the current one, ending every login but the one to keep."""
     check_new_password(new_password)
-    user = _locked_user(user_id)
-    if not verify_password(user.password_hash, current_password):
-        db.session.rollback()
-        raise ShopError("Your current password is not correct.")
-    _set_password(user, new_password, keep_session_id)
-    db.session.commit()
+    with write_transaction():
+        user = _locked_user(user_id)
+        if not verify_password(user.password_hash, current_password):
+            raise ShopError("Your current password is not correct.")
+        _set_password(user, new_password, keep_session_id)
     return user
 
 
@@ -334,77 +325,71 @@ def _make_default(user_id: int, address: Address) -> None:
 def add_address(user_id: int, fields: AddressFields, make_default: bool) -> Address:
     """Add an address; the first one, or one asked for, becomes the default."""
     _check_address(fields)
-    _locked_user(user_id)
-    count = db.session.scalar(sa.select(sa.func.count(Address.id)).where(Address.user_id == user_id))
-    if count >= MAX_ADDRESSES:
-        db.session.rollback()
-        raise ShopError(f"You can keep at most {MAX_ADDRESSES} addresses. Delete one first.")
-    address = Address(user_id=user_id, is_default=False, **vars(fields))
-    db.session.add(address)
-    db.session.flush()
-    if make_default or count == 0:
-        _make_default(user_id, address)
-    db.session.commit()
+    with write_transaction():
+        _locked_user(user_id)
+        count = db.session.scalar(sa.select(sa.func.count(Address.id)).where(Address.user_id == user_id)) or 0
+        if count >= MAX_ADDRESSES:
+            raise ShopError(f"You can keep at most {MAX_ADDRESSES} addresses. Delete one first.")
+        address = Address(user_id=user_id, is_default=False, **vars(fields))
+        db.session.add(address)
+        db.session.flush()
+        if make_default or count == 0:
+            _make_default(user_id, address)
     return address
 
 
 def update_address(user_id: int, address_id: int, fields: AddressFields, make_default: bool) -> Address:
     """Change one of the user's addresses."""
     _check_address(fields)
-    _locked_user(user_id)
-    address = _address_in_transaction(user_id, address_id)
-    for name, value in vars(fields).items():
-        setattr(address, name, value)
-    if make_default:
-        _make_default(user_id, address)
-    db.session.commit()
+    with write_transaction():
+        _locked_user(user_id)
+        address = get_address(user_id, address_id)
+        for name, value in vars(fields).items():
+            setattr(address, name, value)
+        if make_default:
+            _make_default(user_id, address)
     return address
 
 
 def set_default_address(user_id: int, address_id: int) -> Address:
     """Make one of the user's addresses the default for checkout."""
-    _locked_user(user_id)
-    address = _address_in_transaction(user_id, address_id)
-    _make_default(user_id, address)
-    db.session.commit()
+    with write_transaction():
+        _locked_user(user_id)
+        address = get_address(user_id, address_id)
+        _make_default(user_id, address)
     return address
 
 
 def delete_address(user_id: int, address_id: int) -> None:
     """Delete one of the user's addresses; if it was the default, the oldest remaining one takes over."""
-    _locked_user(user_id)
-    address = _address_in_transaction(user_id, address_id)
-    was_default = address.is_default
-    db.session.delete(address)
-    db.session.flush()
-    if was_default:
-        successor = db.session.scalar(
-            sa.select(Address).where(Address.user_id == user_id).order_by(Address.id).limit(1)
-        )
-        if successor is not None:
-            successor.is_default = True
-    db.session.commit()
-
-
-def _address_in_transaction(user_id: int, address_id: int) -> Address:
-    try:
-        return get_address(user_id, address_id)
-    except AddressNotFound:
-        db.session.rollback()
-        raise
+    with write_transaction():
+        _locked_user(user_id)
+        address = get_address(user_id, address_id)
+        was_default = address.is_default
+        db.session.delete(address)
+        db.session.flush()
+        if was_default:
+            successor = db.session.scalar(
+                sa.select(Address).where(Address.user_id == user_id).order_by(Address.id).limit(1)
+            )
+            if successor is not None:
+                successor.is_default = True
 
 
 def delete_account(user_id: int, password: str) -> None:
     """Delete the account and its personal data; its orders stay, anonymised, for the books."""
+    with write_transaction():
+        _delete_account(user_id, password)
+
+
+def _delete_account(user_id: int, password: str) -> None:
     user = _locked_user(user_id)
     if not verify_password(user.password_hash, password):
-        db.session.rollback()
         raise ShopError("Your password is not correct, so your account was not deleted.")
     open_order = db.session.scalar(
         sa.select(Order.number).where(Order.user_id == user_id, Order.status.in_(OPEN_ORDER_STATUSES)).limit(1)
     )
     if open_order is not None:
-        db.session.rollback()
         raise ShopError(f"Order {open_order} is still being processed. You can delete your account "
                         "once it has shipped or been cancelled.")
     db.session.execute(
@@ -420,4 +405,3 @@ def delete_account(user_id: int, password: str) -> None:
     )
     db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.recipient == user.email))
     db.session.delete(user)
-    db.session.commit()
