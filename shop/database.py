@@ -3,7 +3,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.sql.dml import UpdateBase
 
 from shop.extensions import db
 
@@ -98,6 +99,13 @@ def begin_write() -> None:
     """
     end_read_transaction()
     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def rows_changed(statement: UpdateBase) -> int:
+    """Run an UPDATE or DELETE in the session's transaction and return how many rows it changed."""
+    result = db.session.execute(statement)
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """Extension objects, created once here and bound to the app in the factory."""
 import smtplib
+from typing import TYPE_CHECKING
 
 import flask_mail
 from flask import current_app
@@ -35,7 +36,7 @@ class TimeoutConnection(flask_mail.Connection):
 
     def configure_host(self) -> smtplib.SMTP:
         smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
-        host = smtp_class(self.mail.server, self.mail.port, timeout=self.mail.timeout)
+        host = smtp_class(self.mail.server, self.mail.port, timeout=float(current_app.config["MAIL_TIMEOUT"]))
         host.set_debuglevel(int(self.mail.debug))
         if self.mail.use_tls:
             host.starttls()
@@ -56,17 +57,19 @@ class TimeoutConnection(flask_mail.Connection):
 class Mail(flask_mail.Mail):
     """Flask-Mail with a timeout on every SMTP connection (MAIL_TIMEOUT seconds)."""
 
-    def init_mail(self, config, debug=False, testing=False):
-        state = super().init_mail(config, debug, testing)
-        state.timeout = float(config.get("MAIL_TIMEOUT", 10))
-        return state
-
     def connect(self) -> TimeoutConnection:
         """Return a connection to the mail host, opened on entering its `with` block."""
         return TimeoutConnection(current_app.extensions["mail"])
 
 
 db = SQLAlchemy(model_class=Base)
+
+# Models subclass Model: at run time Flask-SQLAlchemy's db.Model (bound to db, table names and all),
+# and for the type checker the declarative base it is built on, so every model is a real type.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -139,7 +139,7 @@ def success():
     clear_cart(session)
     if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         payments.sync_payment(reference)
-        order = order_with_items(order.id)
+        order = order_with_items(order.id) or abort(404)
     return render_template("checkout/success.html", order=order, token=order_token(order.number))
 
 

@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
 
@@ -18,7 +18,7 @@ def item_name(product_name: str, variant_label: str) -> str:
     return f"{product_name} ({variant_label})"
 
 
-class Category(db.Model):
+class Category(Model):
     __tablename__ = "categories"
     __table_args__ = (Index("ix_categories_parent_id_position", "parent_id", "position"),)
 
@@ -35,7 +35,7 @@ class Category(db.Model):
     )
 
 
-class Brand(db.Model):
+class Brand(Model):
     __tablename__ = "brands"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,7 +43,7 @@ class Brand(db.Model):
     slug: Mapped[str] = mapped_column(String(140), unique=True)
 
 
-class Product(db.Model):
+class Product(Model):
     __tablename__ = "products"
     __table_args__ = (
         Index("ix_products_category_active", "category_id", "is_active"),
@@ -74,7 +74,7 @@ class Product(db.Model):
     )
 
 
-class ProductVariant(db.Model):
+class ProductVariant(Model):
     __tablename__ = "product_variants"
     __table_args__ = (
         CheckConstraint("stock >= 0", name="stock_not_negative"),
@@ -100,7 +100,7 @@ class ProductVariant(db.Model):
         return " / ".join(value for value in (self.size, self.colour) if value) or DEFAULT_LABEL
 
 
-class ProductImage(db.Model):
+class ProductImage(Model):
     __tablename__ = "product_images"
     __table_args__ = (Index("ix_product_images_product_id_position", "product_id", "position"),)
 

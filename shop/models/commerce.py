@@ -4,11 +4,11 @@ from datetime import datetime
 from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime
 
 
-class ShippingMethod(db.Model):
+class ShippingMethod(Model):
     __tablename__ = "shipping_methods"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -25,7 +25,7 @@ class CouponKind:
     FIXED = "fixed"
 
 
-class Coupon(db.Model):
+class Coupon(Model):
     __tablename__ = "coupons"
     __table_args__ = (CheckConstraint("value > 0", name="value_positive"),)
 
@@ -44,7 +44,7 @@ class Coupon(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
-class TaxRate(db.Model):
+class TaxRate(Model):
     __tablename__ = "tax_rates"
 
     id: Mapped[int] = mapped_column(primary_key=True)

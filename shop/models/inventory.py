@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import Enum, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
 
@@ -20,7 +20,7 @@ class StockReason(StrEnum):
     REFUND = "refund"
 
 
-class StockMovement(db.Model):
+class StockMovement(Model):
     __tablename__ = "stock_movements"
     __table_args__ = (
         Index("ix_stock_movements_variant_id", "variant_id"),

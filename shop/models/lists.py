@@ -4,12 +4,12 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 from shop.models.catalog import Product, ProductVariant
 
 
-class SavedItem(db.Model):
+class SavedItem(Model):
     __tablename__ = "saved_items"
     __table_args__ = (UniqueConstraint("user_id", "variant_id", name="uq_saved_items_user_variant"),)
 
@@ -22,7 +22,7 @@ class SavedItem(db.Model):
     variant: Mapped[ProductVariant] = relationship()
 
 
-class WishlistItem(db.Model):
+class WishlistItem(Model):
     __tablename__ = "wishlist_items"
     __table_args__ = (
         UniqueConstraint("user_id", "product_id", name="uq_wishlist_items_user_product"),

@@ -5,7 +5,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
 
@@ -32,7 +32,7 @@ def _checked(enum: type[StrEnum], name: str) -> Enum:
                 values_callable=lambda members: [member.value for member in members])
 
 
-class Order(db.Model):
+class Order(Model):
     __tablename__ = "orders"
     __table_args__ = (
         Index("ix_orders_user_id_created_at", "user_id", "created_at"),
@@ -89,7 +89,7 @@ class Order(db.Model):
         return self.reserved_until is not None
 
 
-class OrderItem(db.Model):
+class OrderItem(Model):
     __tablename__ = "order_items"
     __table_args__ = (
         Index("ix_order_items_order_id", "order_id"),

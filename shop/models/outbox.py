@@ -4,11 +4,11 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
 
-class OutboxEmail(db.Model):
+class OutboxEmail(Model):
     __tablename__ = "outbox_emails"
     __table_args__ = (Index("ix_outbox_emails_sent_at_next_attempt_at", "sent_at", "next_attempt_at"),)
 

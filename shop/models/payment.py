@@ -4,11 +4,11 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
 
-class PaymentEvent(db.Model):
+class PaymentEvent(Model):
     __tablename__ = "payment_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -5,11 +5,11 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from shop.extensions import db
+from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,7 +29,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.id} {self.email}>"
 
 
-class Address(db.Model):
+class Address(Model):
     __tablename__ = "addresses"
     __table_args__ = (Index("ix_addresses_user_id", "user_id"),)
 
@@ -47,7 +47,7 @@ class Address(db.Model):
     user: Mapped[User] = relationship(back_populates="addresses")
 
 
-class UserSession(db.Model):
+class UserSession(Model):
     """One login of an account; the session cookie names it, and it ends when the row is deleted."""
 
     __tablename__ = "user_sessions"

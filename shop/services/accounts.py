@@ -17,7 +17,7 @@ from shop.database import write_transaction
 from shop.extensions import db
 from shop.models import Address, Order, OrderStatus, OutboxEmail, User, UserSession
 from shop.models.base import now_utc
-from shop.services import ShopError
+from shop.services import NotFound, ShopError, secret_key
 from shop.services.mail import external_url, queue_email
 from shop.services.passwords import (
     check_new_password, hash_password, needs_rehash, spend_verification_time, verify_password,
@@ -33,7 +33,7 @@ EMAIL_TAKEN = "An account with that email address already exists."
 OPEN_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
 
 
-class AddressNotFound(ShopError):
+class AddressNotFound(NotFound):
     """The address does not exist or belongs to someone else."""
 
 
@@ -181,12 +181,11 @@ def _end_user_sessions(user_id: int, keep_session_id: str | None = None) -> None
 
 def password_fingerprint(user: User) -> str:
     """Return a short value that changes whenever the user's password hash changes."""
-    key = current_app.secret_key.encode() if isinstance(current_app.secret_key, str) else current_app.secret_key
-    return hmac.new(key, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret_key(), f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def _reset_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=RESET_TOKEN_SALT)
+    return URLSafeTimedSerializer(secret_key(), salt=RESET_TOKEN_SALT)
 
 
 def make_reset_token(user: User) -> str:

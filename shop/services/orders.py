@@ -14,7 +14,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from shop.database import end_read_transaction, write_transaction
+from shop.database import end_read_transaction, rows_changed, write_transaction
 from shop.extensions import db
 from shop.models import (
     Coupon, Order, OrderItem, OrderStatus, PaymentStatus, ProductVariant, StockMovement, StockReason,
@@ -22,7 +22,7 @@ from shop.models import (
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import format_money
-from shop.services import NotFound, ShopError
+from shop.services import NotFound, ShopError, secret_key
 from shop.services.checkout import CheckoutDetails, quote_cart
 from shop.services.mail import external_url, queue_email
 
@@ -115,22 +115,24 @@ def _claim_coupon_use(coupon_id: int) -> None:
     """
     coupon = db.session.scalar(sa.select(Coupon).where(Coupon.id == coupon_id).with_for_update()
                                .execution_options(populate_existing=True))
+    if coupon is None or coupon.usage_limit is None:
+        return
     held = db.session.scalar(
         sa.select(sa.func.count(Order.id)).where(
             Order.coupon_code == coupon.code, Order.status == OrderStatus.PENDING, Order.reserved_until.is_not(None))
     )
-    if coupon.usage_limit is not None and coupon.times_used + held >= coupon.usage_limit:
+    if coupon.times_used + (held or 0) >= coupon.usage_limit:
         raise ShopError(f"The coupon {coupon.code} has been used up.")
 
 
 def _count_coupon_use(code: str) -> bool:
     """Count a paid use of the coupon unless that would pass its limit; False when it would."""
-    result = db.session.execute(
+    counted = rows_changed(
         sa.update(Coupon)
         .where(Coupon.code == code, sa.or_(Coupon.usage_limit.is_(None), Coupon.times_used < Coupon.usage_limit))
         .values(times_used=Coupon.times_used + 1).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1 or db.session.scalar(sa.select(Coupon.id).where(Coupon.code == code)) is None
+    return counted == 1 or db.session.scalar(sa.select(Coupon.id).where(Coupon.code == code)) is None
 
 
 def _short_message(product_name: str, variant_name: str, wanted: int, left: int) -> str:
@@ -164,13 +166,12 @@ def _insert_with_unique_number(order: Order) -> None:
 
 def _take_stock(variant_id: int, quantity: int) -> bool:
     """Take stock only if enough is there; the row lock makes concurrent takers queue."""
-    result = db.session.execute(
+    return rows_changed(
         sa.update(ProductVariant)
         .where(ProductVariant.id == variant_id, ProductVariant.stock >= quantity)
         .values(stock=ProductVariant.stock - quantity)
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
+    ) == 1
 
 
 def _give_stock(variant_id: int, quantity: int) -> None:
@@ -268,11 +269,10 @@ def mark_payment_processing(order_id: int) -> bool:
     """Note that an asynchronous payment is on its way; the reservation is kept until it settles."""
     with write_transaction():
         order = _lock_order(order_id)
-        changed = (order is not None and order.status == OrderStatus.PENDING
-                   and order.payment_status == PaymentStatus.UNPAID)
-        if changed:
-            order.payment_status = PaymentStatus.PROCESSING
-    return changed
+        if order is None or order.status != OrderStatus.PENDING or order.payment_status != PaymentStatus.UNPAID:
+            return False
+        order.payment_status = PaymentStatus.PROCESSING
+    return True
 
 
 def record_payment_failure(order_id: int, reason: str) -> bool:
@@ -406,7 +406,7 @@ def find_order_by_reference(reference: str) -> Order | None:
 
 def order_token(number: str) -> str:
     """Return a signed token that lets whoever holds the link see this order."""
-    return URLSafeSerializer(current_app.secret_key, salt=TOKEN_SALT).dumps(number)
+    return URLSafeSerializer(secret_key(), salt=TOKEN_SALT).dumps(number)
 
 
 def token_allows(token: str | None, number: str) -> bool:
@@ -414,7 +414,7 @@ def token_allows(token: str | None, number: str) -> bool:
     if not token:
         return False
     try:
-        return URLSafeSerializer(current_app.secret_key, salt=TOKEN_SALT).loads(token) == number
+        return URLSafeSerializer(secret_key(), salt=TOKEN_SALT).loads(token) == number
     except BadSignature:
         return False
 

@@ -64,6 +64,8 @@ def start_payment(order: Order) -> str:
     except stripe.StripeError as error:
         current_app.logger.warning("Stripe refused a Checkout Session for order %s: %s", order.number, error)
         raise PaymentUnavailable(UNAVAILABLE) from error
+    if not session.url:
+        raise PaymentUnavailable(UNAVAILABLE)
     _store_reference(order.id, "stripe", session.id)
     return session.url
 
@@ -83,6 +85,8 @@ def _detached_order(order_id: int) -> Order:
     end_read_transaction()
     with Session(db.engine) as reader:
         order = reader.scalar(sa.select(Order).where(Order.id == order_id).options(selectinload(Order.items)))
+    if order is None:
+        raise orders.OrderNotFound("That order does not exist.")
     return order
 
 

@@ -57,6 +57,8 @@ def _resume(order_id: int) -> Purchase:
     """Return the payment of an order placed by an earlier submit of the same checkout form."""
     end_read_transaction()  # on SQLite, see the order the other submit committed
     order = db.session.get(Order, order_id, populate_existing=True)
+    if order is None:  # deleted between the two submits: nothing to resume
+        raise ShopError("Your checkout expired. Please review your cart and place the order again.")
     if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         url = url_for("checkout.order_detail", number=order.number, token=order_token(order.number))
         return Purchase(order.id, order.number, url, newly_placed=False)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import stripe
 from flask import current_app, url_for
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
 from shop.models import Order
 from shop.models.base import now_utc
@@ -59,10 +60,10 @@ def expected_total(order: Order) -> int:
     return items + order.tax_cents + order.shipping_cents - order.discount_cents
 
 
-def checkout_session_params(order: Order, coupon_id: str | None) -> dict:
+def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreateParams:
     """Build the Checkout Session request for an order, amounts in its currency's minor unit."""
     currency = order.currency.lower()
-    line_items = [
+    line_items: list[SessionCreateParamsLineItem] = [
         {
             "quantity": item.quantity,
             "price_data": {
@@ -82,7 +83,7 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> dict:
             "price_data": {"currency": currency, "unit_amount": order.tax_cents, "product_data": {"name": "Tax"}},
         })
     metadata = {"order_id": str(order.id), "order_number": order.number}
-    params = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": line_items,
         "customer_email": order.email,
@@ -148,6 +149,8 @@ def recent_sessions(days: int) -> Iterator[dict]:
 
 def refund_session_payment(order: Order) -> None:
     """Refund the whole payment of the order's Checkout Session."""
+    if not order.payment_reference:
+        raise stripe.InvalidRequestError("This order has no Checkout Session to refund.", param=None)
     payment_intent = retrieve_session(order.payment_reference).get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent["id"]
