@@ -280,9 +280,14 @@ class Sweep:
 
 
 def swept_rules(app):
-    """Return (rule, methods) for every route but static, state-destroying ones last."""
+    """Return (rule, methods) for every route but static, state-destroying ones last, logouts at the very end.
+
+    A logout ends the login on the server, so the saved cookie cannot bring it back: routes swept
+    after one would only ever see an anonymous visitor.
+    """
     rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint != "static"]
-    rules.sort(key=lambda rule: (any(word in rule.endpoint for word in DESTRUCTIVE), rule.rule))
+    rules.sort(key=lambda rule: ("logout" in rule.endpoint, any(word in rule.endpoint for word in DESTRUCTIVE),
+                                 rule.rule))
     return [(rule, sorted(rule.methods - {"HEAD", "OPTIONS"})) for rule in rules]
 
 
