@@ -10,11 +10,13 @@ PORT ?= 5000
 MAIL_SINK_PORT ?= 8025
 
 # Without SHOP_MAIL_SERVER, emails go to a local SMTP sink that prints them in this terminal.
+# Links in emails use SHOP_BASE_URL, by default the address served here.
 run: install-dev
 	$(FLASK) db upgrade
 	@if $(FLASK) shop is-empty; then $(FLASK) shop seed-demo; fi
 	@echo "Serving the shop on http://$(HOST):$(PORT) (Ctrl+C stops it)"
-	@if [ -z "$$SHOP_MAIL_SERVER" ]; then \
+	@export SHOP_ENV="$${SHOP_ENV:-development}" SHOP_BASE_URL="$${SHOP_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	if [ -z "$$SHOP_MAIL_SERVER" ]; then \
 		echo "Emails are printed here (SMTP sink on 127.0.0.1:$(MAIL_SINK_PORT))"; \
 		$(PYTHON) -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l 127.0.0.1:$(MAIL_SINK_PORT) & \
 		trap "kill $$! 2>/dev/null" EXIT INT TERM; \

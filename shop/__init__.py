@@ -11,7 +11,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    """Build the app: config, extensions, blueprints, error pages, commands, template helpers."""
+    """Build the app: config, security, extensions, blueprints, error pages, commands, template helpers."""
     app = Flask(
         __name__,
         instance_path=shop_config.instance_path(),
@@ -21,7 +21,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     configure(app, overrides or {})
     if app.config["PROXY_FIX"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+        # Only what the README's proxy sends: the client address and the scheme. The host comes
+        # from the Host header, checked against TRUSTED_HOSTS; a client's X-Forwarded-Host is ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+    register_security(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -38,6 +41,11 @@ def configure(app: Flask, overrides: dict) -> None:
     app.config.from_prefixed_env("SHOP")
     app.config.update(overrides)
 
+    development = shop_config.is_development(app.config["ENV"])
+    app.config["ENV"] = "development" if development else "production"
+    app.config["BASE_URL"] = shop_config.checked_base_url(app.config["BASE_URL"], development)
+    if app.config["TRUSTED_HOSTS"] is None:
+        app.config["TRUSTED_HOSTS"] = shop_config.trusted_hosts(app.config["BASE_URL"], development, app.testing)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = shop_config.load_or_create_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
@@ -101,6 +109,13 @@ def register_blueprints(app: Flask) -> None:
 def register_errorhandlers(app: Flask) -> None:
     """Render error pages in the shop's layout."""
     from shop.core.errors import register
+
+    register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Refuse requests for foreign hosts before any other code runs for them."""
+    from shop.core.security import register
 
     register(app)
 

@@ -2,10 +2,18 @@
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DEFAULTS = {
     "SHOP_NAME": "Shop",
-    "BASE_URL": None,  # absolute links in emails sent outside a request, e.g. https://shop.example
+    # "development" or "production"; None: production when served by gunicorn, else development.
+    "ENV": None,
+    # The shop's public address, e.g. https://shop.example: every link in an email is built on it.
+    # Required in production; in development None means links name the (loopback) host requested.
+    "BASE_URL": None,
+    # Host names the shop answers to (others get 400); None means BASE_URL's host, plus localhost
+    # and 127.0.0.1 in development (see trusted_hosts).
+    "TRUSTED_HOSTS": None,
     "PROXY_FIX": False,  # trust one proxy's X-Forwarded-For/Proto (client address for rate limits)
     "CURRENCY": "usd",
     "DATABASE_URL": None,  # None means an SQLite file in the instance folder
@@ -44,6 +52,61 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
 }
+
+
+DEVELOPMENT_BASE_URL = "http://localhost:5000"  # links in emails sent from the CLI in development
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed; the message says how to fix it."""
+
+
+def is_development(env: str | None) -> bool:
+    """Return whether the shop runs for a developer: SHOP_ENV, or else not served by gunicorn.
+
+    Gunicorn (the README's deployment and `make run`) sets SERVER_SOFTWARE before it loads the
+    app; the `flask` command, `flask run` and the tests do not.
+    """
+    if env:
+        if env not in ("development", "production"):
+            raise ConfigurationError(f"SHOP_ENV is {env!r}; set it to 'development' or 'production'.")
+        return env == "development"
+    return not os.environ.get("SERVER_SOFTWARE", "").startswith("gunicorn/")
+
+
+def checked_base_url(base_url: str | None, development: bool) -> str | None:
+    """Return SHOP_BASE_URL without a trailing slash; raise ConfigurationError if it is unusable."""
+    if not base_url:
+        if development:
+            return None
+        raise ConfigurationError(
+            "SHOP_BASE_URL is not set. Set it to the shop's public address, for example "
+            "SHOP_BASE_URL=https://shop.example: links in emails are built on it, and the shop answers "
+            "only to its host name. (To run the shop on your own machine, set SHOP_ENV=development.)"
+        )
+    parts = urlsplit(str(base_url))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(
+            f"SHOP_BASE_URL is {base_url!r}; set it to the shop's public address with its scheme, "
+            "for example https://shop.example"
+        )
+    return str(base_url).rstrip("/")
+
+
+def trusted_hosts(base_url: str | None, development: bool, testing: bool) -> list[str] | None:
+    """Return the host names the shop answers to: BASE_URL's, and the loopback names in development.
+
+    A development shop without BASE_URL names the requested host in its links, so it answers
+    only on loopback names; under test with no BASE_URL any host goes, as Flask's test tools
+    make host names up.
+    """
+    if not base_url and testing:
+        return None
+    hosts = [urlsplit(base_url).hostname] if base_url else []
+    if development:
+        hosts += [host for host in LOOPBACK_HOSTS if host not in hosts]
+    return hosts
 
 
 def instance_path() -> str:

@@ -7,6 +7,7 @@ from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetReq
 from shop.auth.sessions import end_session, enforce_session_limits, logged_out_redirect, start_session
 from shop.core.redirects import safe_local_path
 from shop.services import ShopError, accounts
+from shop.services.mail import external_url
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 bp.before_app_request(enforce_session_limits)
@@ -86,7 +87,7 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         accounts.request_password_reset(
-            form.email.data, lambda token: url_for("auth.reset_password", token=token, _external=True)
+            form.email.data, lambda token: external_url("auth.reset_password", token=token)
         )
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.login"))

@@ -1,6 +1,6 @@
 """Error pages in the shop's layout."""
 from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from shop.extensions import db
 
@@ -49,6 +49,12 @@ def render_error(code: int, description: str | None = None, retry_after: str | N
 
 def register(app: Flask) -> None:
     """Attach handlers for HTTP errors and unexpected exceptions."""
+
+    @app.errorhandler(SecurityError)
+    def handle_foreign_host(error: SecurityError):
+        # A host outside TRUSTED_HOSTS leaves no way to build the layout's links: answer in plain text.
+        app.logger.info("Refused a request for host %r (not in TRUSTED_HOSTS)", request.headers.get("Host"))
+        return "Bad request: this shop does not answer to that host name.\n", 400, {"Content-Type": "text/plain"}
 
     @app.errorhandler(HTTPException)
     def handle_http(error: HTTPException):

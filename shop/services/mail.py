@@ -7,11 +7,13 @@ delivery) retries them.
 import smtplib
 import threading
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask, after_this_request, current_app, g, has_request_context, render_template, url_for
 from flask_mail import Message
 
+from shop.config import DEVELOPMENT_BASE_URL
 from shop.extensions import db, mail
 from shop.models import OutboxEmail
 from shop.models.base import now_utc
@@ -39,12 +41,20 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
 
 
 def external_url(endpoint: str, **values) -> str:
-    """Return an absolute link for an email, from the request or, in the CLI, from SHOP_BASE_URL."""
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return url_for(endpoint, _external=True, **values)
-    base_url = current_app.config.get("BASE_URL") or "http://localhost:5000"
-    with current_app.test_request_context(base_url=base_url):
-        return url_for(endpoint, _external=True, **values)
+    """Return an absolute link for an email, built on SHOP_BASE_URL and never on request headers.
+
+    Only development runs without BASE_URL; its requests can only name a loopback host
+    (TRUSTED_HOSTS; under test, the host the test chose), so there the link may follow the
+    address the developer used.
+    """
+    base_url = current_app.config.get("BASE_URL")
+    if not base_url:
+        if has_request_context():
+            return url_for(endpoint, _external=True, **values)
+        base_url = DEVELOPMENT_BASE_URL
+    parts = urlsplit(base_url)
+    adapter = current_app.url_map.bind(parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def deliver_pending(limit: int = 50) -> tuple[int, int]:
