@@ -114,7 +114,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    """Refuse requests for foreign hosts before any other code runs for them."""
+    """Refuse foreign hosts before any other code runs; add the protective headers to every response."""
     from shop.core.security import register
 
     register(app)
