@@ -1,4 +1,4 @@
-"""Rate limits on the login and password-reset forms, per client address and per account."""
+"""Rate limits on the login, registration and password-reset forms, per client address and per account."""
 import time
 
 from flask import current_app, request
@@ -52,3 +52,6 @@ reset_per_ip = limiter.limit(
 reset_per_account = limiter.limit(
     _config("PASSWORD_RESET_LIMIT"), key_func=submitted_account, methods=["POST"],
     error_message=retry_message, scope="reset-account")
+register_per_ip = limiter.limit(
+    _config("REGISTER_LIMIT"), key_func=get_remote_address, methods=["POST"],
+    error_message=retry_message, scope="register-ip")

@@ -21,6 +21,7 @@ def _after_login_target() -> str:
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limits.register_per_ip
 def register():
     """Create an account and log it in."""
     if current_user.is_authenticated:
