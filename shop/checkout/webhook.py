@@ -32,7 +32,9 @@ def webhook():
     if not event_id or len(event_id) > 255:
         return {"error": "invalid event"}, 400
     data = event.get("data")
-    session = data.get("object") if isinstance(data, dict) else None
-    if not payments.apply_event(event_id, str(event.get("type") or ""), session if isinstance(session, dict) else {}):
+    checkout_session = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(checkout_session, dict):
+        checkout_session = {}
+    if not payments.apply_event(event_id, str(event.get("type") or ""), checkout_session):
         return {"received": True, "duplicate": True}
     return {"received": True}

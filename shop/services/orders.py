@@ -348,7 +348,8 @@ def _restock_taken(order: Order) -> None:
     for variant_id, net in taken:
         if net < 0:
             _give_stock(variant_id, -net)
-            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net, reason=StockReason.REFUND))
+            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net,
+                                         reason=StockReason.REFUND))
 
 
 def fulfil_order(order_id: int) -> bool:

@@ -60,14 +60,14 @@ def start_payment(order: Order) -> str:
         current_app.logger.error("Order %s: its lines do not add up to its total; not sent to Stripe", order.number)
         raise PaymentUnavailable(UNAVAILABLE)
     try:
-        session = gateway.create_checkout_session(order)
+        checkout_session = gateway.create_checkout_session(order)
     except stripe.StripeError as error:
         current_app.logger.warning("Stripe refused a Checkout Session for order %s: %s", order.number, error)
         raise PaymentUnavailable(UNAVAILABLE) from error
-    if not session.url:
+    if not checkout_session.url:
         raise PaymentUnavailable(UNAVAILABLE)
-    _store_reference(order.id, "stripe", session.id)
-    return session.url
+    _store_reference(order.id, "stripe", checkout_session.id)
+    return checkout_session.url
 
 
 def _store_reference(order_id: int, provider: str, reference: str) -> str:
@@ -105,12 +105,12 @@ def sync_payment(reference: str) -> None:
         return
     end_read_transaction()
     try:
-        session = gateway.retrieve_session(reference)
+        checkout_session = gateway.retrieve_checkout_session(reference)
     except stripe.StripeError as error:
         # The page then says the payment is processing; the webhook or reconciliation follows.
         current_app.logger.warning("Could not retrieve Checkout Session %s: %s", reference, error)
         return
-    apply_session(session)
+    apply_checkout_session(checkout_session)
 
 
 def cancel_payment(order: Order) -> None:
@@ -120,7 +120,7 @@ def cancel_payment(order: Order) -> None:
         return
     end_read_transaction()
     try:
-        gateway.expire_session(reference)
+        gateway.expire_checkout_session(reference)
     except stripe.StripeError as error:
         # Best effort: a session already paid still reaches the order through the webhook.
         current_app.logger.info("Checkout Session %s not expired: %s", reference, error)
@@ -136,7 +136,7 @@ def refund_payment(order: Order) -> None:
                                  "so nothing was refunded.")
     order = _detached_order(order.id)
     try:
-        gateway.refund_session_payment(order)
+        gateway.refund_checkout_session_payment(order)
     except stripe.StripeError as error:
         current_app.logger.warning("Stripe refused the refund of order %s: %s", order.number, error)
         raise PaymentUnavailable(f"Stripe did not refund order {order.number}, so nothing was refunded: "
@@ -157,31 +157,31 @@ def refund_order(order_id: int) -> bool:
     return orders.mark_refunded(order_id)
 
 
-def apply_session(session: dict) -> str | None:
+def apply_checkout_session(checkout_session: dict) -> str | None:
     """Bring the order in line with its Checkout Session's state; return what changed, or None."""
-    order_id = order_id_for(session)
+    order_id = order_id_for(checkout_session)
     if order_id is None:
         return None
-    if session.get("status") == "expired":
+    if checkout_session.get("status") == "expired":
         return "expired" if orders.expire_order(order_id) else None
-    if session.get("status") != "complete":
+    if checkout_session.get("status") != "complete":
         return None
-    if session.get("payment_status") in ("paid", "no_payment_required"):
+    if checkout_session.get("payment_status") in ("paid", "no_payment_required"):
         changed = orders.record_payment(
             order_id,
-            amount_cents=int(session.get("amount_total") or 0),
-            currency=str(session.get("currency") or ""),
-            reference=session["id"],
+            amount_cents=int(checkout_session.get("amount_total") or 0),
+            currency=str(checkout_session.get("currency") or ""),
+            reference=checkout_session["id"],
             provider="stripe",
         )
         return "paid" if changed else None
-    intent = session.get("payment_intent")
+    intent = checkout_session.get("payment_intent")
     if isinstance(intent, dict) and intent.get("status") in FAILED_INTENT_STATUSES:
         return "payment failed" if orders.record_payment_failure(order_id, "the delayed payment failed") else None
     return "payment processing" if orders.mark_payment_processing(order_id) else None
 
 
-def apply_event(event_id: str, event_type: str, session: dict) -> bool:
+def apply_event(event_id: str, event_type: str, checkout_session: dict) -> bool:
     """Apply a verified webhook event once; return False for an event already applied.
 
     The event id is recorded after the work, which is idempotent: a crash in between only
@@ -192,9 +192,9 @@ def apply_event(event_id: str, event_type: str, session: dict) -> bool:
         return False
     try:
         if event_type == FAILED_EVENT:
-            fail_session(session, "the asynchronous payment failed")
+            fail_checkout_session(checkout_session, "the asynchronous payment failed")
         elif event_type in SESSION_EVENTS:
-            apply_session(session)
+            apply_checkout_session(checkout_session)
     except ShopError as error:
         current_app.logger.warning("Webhook %s (%s) not applied: %s", event_id, event_type, error)
     try:
@@ -205,9 +205,9 @@ def apply_event(event_id: str, event_type: str, session: dict) -> bool:
     return True
 
 
-def fail_session(session: dict, reason: str) -> str | None:
+def fail_checkout_session(checkout_session: dict, reason: str) -> str | None:
     """Cancel the order whose asynchronous payment failed; return what changed, or None."""
-    order_id = order_id_for(session)
+    order_id = order_id_for(checkout_session)
     if order_id is None:
         return None
     return "payment failed" if orders.record_payment_failure(order_id, reason) else None
@@ -221,30 +221,30 @@ def reconcile_payments(days: int) -> Iterator[tuple[str, str, str | None]]:
     if is_test_mode():
         raise ShopError("No Stripe key is configured, so there is nothing to reconcile.")
     try:
-        for session in gateway.recent_sessions(days):
-            if not (session.get("metadata") or {}).get("order_id"):
+        for checkout_session in gateway.recent_checkout_sessions(days):
+            if not (checkout_session.get("metadata") or {}).get("order_id"):
                 continue  # not a session this shop created
-            change = apply_session(session)
+            change = apply_checkout_session(checkout_session)
             end_read_transaction()  # the next page of sessions comes over the network
-            yield session["id"], str(session.get("client_reference_id") or "?"), change
+            yield checkout_session["id"], str(checkout_session.get("client_reference_id") or "?"), change
     except stripe.StripeError as error:
         raise PaymentUnavailable(f"Stripe could not list the Checkout Sessions: "
                                  f"{error.user_message or 'Stripe is unavailable'}.") from error
 
 
-def order_id_for(session: dict) -> int | None:
+def order_id_for(checkout_session: dict) -> int | None:
     """Return the id of the order this Checkout Session pays, after checking it names the same order."""
-    order = orders.find_order_by_reference(str(session.get("id") or ""))
-    metadata = session.get("metadata")
+    order = orders.find_order_by_reference(str(checkout_session.get("id") or ""))
+    metadata = checkout_session.get("metadata")
     if not isinstance(metadata, dict):
         metadata = {}
     if order is None:
         current_app.logger.warning("Checkout Session %s matches no order (metadata %s)",
-                                   session.get("id"), dict(metadata))
+                                   checkout_session.get("id"), dict(metadata))
         return None
-    if metadata.get("order_id") != str(order.id) or session.get("client_reference_id") not in (None, order.number):
+    client_reference = checkout_session.get("client_reference_id")
+    if metadata.get("order_id") != str(order.id) or client_reference not in (None, order.number):
         current_app.logger.error("Checkout Session %s names order %s/%s but belongs to order %s; not applied",
-                                 session.get("id"), metadata.get("order_id"), session.get("client_reference_id"),
-                                 order.number)
+                                 checkout_session.get("id"), metadata.get("order_id"), client_reference, order.number)
         return None
     return order.id

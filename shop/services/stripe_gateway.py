@@ -46,7 +46,7 @@ def order_key(order: Order, purpose: str) -> str:
     return f"shop-{purpose}-{order.id}-{order.number}-{int(order.created_at.timestamp())}"
 
 
-def session_expiry(order: Order) -> int:
+def checkout_session_expiry(order: Order) -> int:
     """Return the session's expiry: the reservation's, clamped to the window Stripe accepts."""
     now = now_utc()
     minutes = int(current_app.config["RESERVATION_MINUTES"])
@@ -92,7 +92,7 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreat
         "payment_intent_data": {"metadata": metadata},
         "success_url": url_for("checkout.success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": url_for("checkout.cancel", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
-        "expires_at": session_expiry(order),
+        "expires_at": checkout_session_expiry(order),
     }
     if order.shipping_cents or order.shipping_method_name:
         params["shipping_options"] = [{
@@ -127,31 +127,31 @@ def create_checkout_session(order: Order) -> stripe.checkout.Session:
     )
 
 
-def retrieve_session(session_id: str) -> dict:
+def retrieve_checkout_session(session_id: str) -> dict:
     """Fetch a Checkout Session's current state as a plain dict."""
     return client().v1.checkout.sessions.retrieve(session_id).to_dict()
 
 
-def expire_session(session_id: str) -> None:
+def expire_checkout_session(session_id: str) -> None:
     """Close an open Checkout Session so it can no longer be paid."""
     client().v1.checkout.sessions.expire(session_id)
 
 
-def recent_sessions(days: int) -> Iterator[dict]:
+def recent_checkout_sessions(days: int) -> Iterator[dict]:
     """Yield every Checkout Session created in the last `days` days as plain dicts, following Stripe's pages."""
     since = int((now_utc() - timedelta(days=days)).timestamp())
     # The payment intent's status tells a failed delayed payment from one still processing.
     page = client().v1.checkout.sessions.list(
         {"created": {"gte": since}, "limit": 100, "expand": ["data.payment_intent"]})
-    for session in page.auto_paging_iter():
-        yield session.to_dict()
+    for checkout_session in page.auto_paging_iter():
+        yield checkout_session.to_dict()
 
 
-def refund_session_payment(order: Order) -> None:
+def refund_checkout_session_payment(order: Order) -> None:
     """Refund the whole payment of the order's Checkout Session."""
     if not order.payment_reference:
         raise stripe.InvalidRequestError("This order has no Checkout Session to refund.", param=None)
-    payment_intent = retrieve_session(order.payment_reference).get("payment_intent")
+    payment_intent = retrieve_checkout_session(order.payment_reference).get("payment_intent")
     if isinstance(payment_intent, dict):
         payment_intent = payment_intent["id"]
     if not payment_intent:
