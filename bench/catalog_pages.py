@@ -72,7 +72,8 @@ def main() -> int:
         p95 = statistics.quantiles(timings, n=20)[18]
         ok = p95 <= TARGET_P95_MS and per_request <= TARGET_MAX_STATEMENTS
         failed |= not ok
-        print(f"{'ok  ' if ok else 'MISS'} {label:32} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {per_request:.0f} statements")
+        verdict = "ok  " if ok else "MISS"
+        print(f"{verdict} {label:32} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {per_request:.0f} statements")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     ok = peak_mb <= TARGET_PEAK_RSS_MB
     failed |= not ok

@@ -27,6 +27,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_security(app)
     register_extensions(app)
     register_blueprints(app)
+    register_request_hooks(app)
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
@@ -55,7 +56,6 @@ def configure(app: Flask, overrides: dict) -> None:
     if not app.config.get("MEDIA_PATH"):
         app.config["MEDIA_PATH"] = os.path.join(app.instance_path, "media")
     app.config["CURRENCY"] = str(app.config["CURRENCY"]).lower()
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["RATELIMIT_STORAGE_URI"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True,
@@ -73,7 +73,7 @@ def register_extensions(app: Flask) -> None:
     from shop.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
-    database.install_engine_hooks()
+    database.install_engine_hooks(app)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)
     login_manager.init_app(app)
     csrf.init_app(app)
@@ -94,16 +94,23 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """Attach the shop's blueprints."""
-    from shop.account.views import bp as account_bp
-    from shop.admin.views import bp as admin_bp
-    from shop.auth.views import bp as auth_bp
-    from shop.cart.views import bp as cart_bp
-    from shop.catalog.views import bp as catalog_bp
-    from shop.checkout.views import bp as checkout_bp
-    from shop.core.views import bp as core_bp
+    from shop.account import bp as account_bp
+    from shop.admin import bp as admin_bp
+    from shop.auth import bp as auth_bp
+    from shop.cart import bp as cart_bp
+    from shop.catalog import bp as catalog_bp
+    from shop.checkout import bp as checkout_bp
+    from shop.core import bp as core_bp
 
     for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp):
         app.register_blueprint(blueprint)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """End logins that are idle too long, too old, or ended elsewhere, before any view runs."""
+    from shop.auth.sessions import enforce_session_limits
+
+    app.before_request(enforce_session_limits)
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,49 +2,47 @@
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from flask import Flask
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult, Engine
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.sql.dml import UpdateBase
 
 from shop.extensions import db
 
-_hooks_installed = False
+
+def install_engine_hooks(app: Flask) -> None:
+    """Configure this app's engine: SQLite's pragmas and BEGIN, Postgres's guard against NUL."""
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "before_cursor_execute", _replace_nul_parameters, retval=True)
 
 
-def install_engine_hooks() -> None:
-    """Configure SQLite connections; safe to call once per app."""
-    global _hooks_installed
-    if _hooks_installed:
-        return
-    _hooks_installed = True
+def _configure_sqlite_connection(dbapi_connection, connection_record) -> None:
+    # Let SQLAlchemy, not pysqlite, decide when transactions begin (see the begin hook).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
-    @event.listens_for(Engine, "connect")
-    def _on_connect(dbapi_connection, connection_record):
-        if not _is_sqlite(dbapi_connection):
-            return
-        # Let SQLAlchemy, not pysqlite, decide when transactions begin (see the begin hook).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=10000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
 
-    @event.listens_for(Engine, "before_cursor_execute", retval=True)
-    def _on_execute(connection, cursor, statement, parameters, context, executemany):
-        if connection.dialect.name == "postgresql" and _has_nul(parameters):
-            parameters = _replace_nul(parameters)
-        return statement, parameters
+def _begin_sqlite_transaction(connection) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue on the
+    # busy timeout instead of failing when a read transaction tries to upgrade.
+    mode = connection.get_execution_options().get("sqlite_begin", "")
+    connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
-    @event.listens_for(Engine, "begin")
-    def _on_begin(connection):
-        if connection.dialect.name != "sqlite":
-            return
-        # BEGIN IMMEDIATE takes the write lock up front, so concurrent writers queue on the
-        # busy timeout instead of failing when a read transaction tries to upgrade.
-        mode = connection.get_execution_options().get("sqlite_begin", "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+
+def _replace_nul_parameters(connection, cursor, statement, parameters, context, executemany):
+    if _has_nul(parameters):
+        parameters = _replace_nul(parameters)
+    return statement, parameters
 
 
 # Postgres refuses NUL in text, so a hostile "a\x00b" in a slug, email or reference would be a 500.
@@ -71,10 +69,6 @@ def _replace_nul(parameters):
     if isinstance(parameters, (list, tuple)):
         return type(parameters)(_replace_nul(value) for value in parameters)
     return parameters
-
-
-def _is_sqlite(dbapi_connection) -> bool:
-    return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
 def end_read_transaction() -> None:

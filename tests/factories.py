@@ -5,7 +5,15 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import (
-    Address, Brand, Category, Order, OrderItem, Product, ProductImage, ProductVariant, User,
+    Address,
+    Brand,
+    Category,
+    Order,
+    OrderItem,
+    Product,
+    ProductImage,
+    ProductVariant,
+    User,
 )
 from shop.services.passwords import hash_password
 

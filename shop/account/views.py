@@ -1,13 +1,12 @@
 """The shopper's account pages: profile, password, logging out everywhere, address book and account deletion."""
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
+from shop.account import bp
 from shop.account.forms import AddressForm, DeleteAccountForm, PasswordForm, ProfileForm
 from shop.auth.sessions import current_session_id, end_session, logged_out_redirect, refresh_fingerprint
 from shop.extensions import login_manager
 from shop.services import ShopError, accounts
-
-bp = Blueprint("account", __name__, url_prefix="/account")
 
 
 @bp.before_request

@@ -1,7 +1,7 @@
 """Admin order pages: the list with a needs-attention filter, one order, refund and fulfil."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from shop.admin.views import bp
+from shop.admin import bp
 from shop.core.params import page_number
 from shop.services import NotFound, ShopError
 from shop.services.orders import all_orders, fulfil_order, order_with_items, stock_movements

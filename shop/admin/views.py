@@ -1,10 +1,9 @@
 """Admin pages; every route here is for is_admin users only."""
-from flask import Blueprint, abort, render_template
+from flask import abort, render_template
 from flask_login import current_user
 
+from shop.admin import bp
 from shop.extensions import login_manager
-
-bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 
 @bp.before_request
@@ -22,6 +21,3 @@ def index():
     """Show the admin landing page."""
     return render_template("admin/index.html")
 
-
-# Registers the order management routes on this blueprint.
-from shop.admin import orders  # noqa: E402,F401

@@ -1,16 +1,13 @@
 """Registration, login, logout and password reset."""
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from shop.auth import limits
+from shop.auth import bp, limits
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
-from shop.auth.sessions import end_session, enforce_session_limits, logged_out_redirect, start_session
+from shop.auth.sessions import end_session, logged_out_redirect, start_session
 from shop.core.redirects import safe_local_path
 from shop.services import ShopError, accounts
 from shop.services.mail import external_url
-
-bp = Blueprint("auth", __name__, url_prefix="/auth")
-bp.before_app_request(enforce_session_limits)
 
 RESET_SENT = ("If an account exists for that email address, we have sent it a link to reset the password. "
               "The link works for one hour.")

@@ -1,16 +1,14 @@
 """The session cart, save for later and the wishlist pages."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
+from shop.cart import bp
 from shop.cart.forms import AddToCartForm, LineForm, UpdateQuantityForm, WishlistAddForm
 from shop.core.redirects import safe_local_path
-from shop.services import ShopError
+from shop.services import ShopError, lists
 from shop.services import cart as cart_service
-from shop.services import lists
-
-bp = Blueprint("cart", __name__)
 
 
 def _back(default: str, next_path: str | None = None) -> str:

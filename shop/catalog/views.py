@@ -1,10 +1,9 @@
 """Shoppers' catalogue pages: home, categories, search, product pages."""
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import abort, current_app, render_template, request
 
-from shop.services import catalog as queries
+from shop.catalog import bp
 from shop.core.params import page_number
-
-bp = Blueprint("catalog", __name__)
+from shop.services import catalog as queries
 
 
 def _sort_arg() -> str:

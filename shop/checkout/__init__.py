@@ -1,0 +1,7 @@
+"""Checkout, payment, the payment provider's webhook and the shopper's order pages."""
+from flask import Blueprint
+
+bp = Blueprint("checkout", __name__)
+
+# The route modules register their views on bp.
+from shop.checkout import views, webhook  # noqa: E402,F401

@@ -1,34 +1,33 @@
 """Checkout, payment and the shopper's order pages."""
 import secrets
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
-from shop.checkout import limits
-from shop.checkout.countries import country_name
+from shop.checkout import bp, limits
 from shop.checkout.forms import CheckoutForm, TestPaymentForm
 from shop.core.params import page_number
-from shop.models import Order, OrderStatus, PaymentStatus
+from shop.models import Order, PaymentStatus
 from shop.services import ShopError, accounts, payments
 from shop.services.cart import clear_cart, read_cart
 from shop.services.checkout import CheckoutDetails, active_shipping_methods, preview_quote
 from shop.services.orders import (
-    OutOfStock, cancel_order, customer_orders, find_order_by_reference, order_token, order_with_items,
-    record_payment_failure, token_allows,
+    OutOfStock,
+    cancel_order,
+    customer_orders,
+    find_order_by_reference,
+    order_token,
+    order_with_items,
+    record_payment_failure,
+    token_allows,
 )
 from shop.services.purchase import purchase
-
-bp = Blueprint("checkout", __name__)
 
 PLACED_ORDERS_KEY = "placed_orders"
 MAX_REMEMBERED_ORDERS = 20
 ORDERS_PER_PAGE = 10
 
-
-@bp.app_context_processor
-def checkout_helpers():
-    return {"country_name": country_name}
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -200,19 +199,3 @@ def account_orders():
     page = page_number()
     pagination = customer_orders(current_user.id, page, ORDERS_PER_PAGE)
     return render_template("orders/list.html", pagination=pagination)
-
-
-@bp.app_template_filter("order_status")
-def order_status_label(order: Order) -> str:
-    """Describe an order's state in the shopper's words."""
-    if order.status == OrderStatus.PENDING:
-        return "Payment processing" if order.payment_status == PaymentStatus.PROCESSING else "Awaiting payment"
-    return {
-        OrderStatus.PAID: "Paid", OrderStatus.FULFILLED: "Shipped", OrderStatus.REFUNDED: "Refunded",
-        OrderStatus.EXPIRED: "Expired (not paid)",
-        OrderStatus.CANCELLED: "Payment failed" if order.payment_status == PaymentStatus.FAILED else "Cancelled",
-    }.get(order.status, order.status)
-
-
-# Registers the payment provider's webhook route on this blueprint.
-from shop.checkout import webhook  # noqa: E402,F401

@@ -4,7 +4,7 @@ import json
 import stripe
 from flask import current_app, request
 
-from shop.checkout.views import bp
+from shop.checkout import bp
 from shop.extensions import csrf
 from shop.services import payments
 

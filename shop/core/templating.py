@@ -2,16 +2,27 @@
 from flask import Flask, current_app, has_request_context, session
 from sqlalchemy.exc import SQLAlchemyError
 
+from shop.checkout.countries import country_name
 from shop.extensions import db
-from shop.models import OrderStatus, PaymentStatus
-
+from shop.models import Order, OrderStatus, PaymentStatus
 from shop.money import format_money
 
 
-def register(app: Flask) -> None:
-    """Add the money filter and header context to Jinja."""
+def order_status_label(order: Order) -> str:
+    """Describe an order's state in the shopper's words."""
+    if order.status == OrderStatus.PENDING:
+        return "Payment processing" if order.payment_status == PaymentStatus.PROCESSING else "Awaiting payment"
+    return {
+        OrderStatus.PAID: "Paid", OrderStatus.FULFILLED: "Shipped", OrderStatus.REFUNDED: "Refunded",
+        OrderStatus.EXPIRED: "Expired (not paid)",
+        OrderStatus.CANCELLED: "Payment failed" if order.payment_status == PaymentStatus.FAILED else "Cancelled",
+    }.get(order.status, order.status)
 
-    app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus)
+
+def register(app: Flask) -> None:
+    """Add the money and order-status filters, the status enums, country names and the header context."""
+    app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus, country_name=country_name)
+    app.add_template_filter(order_status_label, "order_status")
 
     @app.template_filter("money")
     def money_filter(cents: int | None, currency: str | None = None) -> str:
@@ -19,8 +30,8 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def header_context():
-        from shop.services.catalog import top_categories
         from shop.services.cart import item_count
+        from shop.services.catalog import top_categories
 
         if not has_request_context():
             # An email rendered by a command (reconcile-payments) or a worker has no header.

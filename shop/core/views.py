@@ -1,13 +1,12 @@
 """Health check and product media."""
 import os
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import abort, current_app, send_from_directory
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from shop.core import bp
 from shop.extensions import db, limiter
-
-bp = Blueprint("core", __name__)
 
 
 @bp.get("/healthz")

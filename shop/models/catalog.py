@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from shop.extensions import Model
 from shop.models.base import UTCDateTime, now_utc
 
-
 DEFAULT_LABEL = "Default"
 
 

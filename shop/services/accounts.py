@@ -20,7 +20,11 @@ from shop.models.base import now_utc
 from shop.services import NotFound, ShopError, secret_key
 from shop.services.mail import external_url, queue_email
 from shop.services.passwords import (
-    check_new_password, hash_password, needs_rehash, spend_verification_time, verify_password,
+    check_new_password,
+    hash_password,
+    needs_rehash,
+    spend_verification_time,
+    verify_password,
 )
 
 RESET_TOKEN_MAX_AGE = 3600

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import contains_eager
 
-from shop.services.catalog import first_images
 from shop.extensions import db
 from shop.models import Product, ProductImage, ProductVariant
 from shop.models.catalog import item_name
 from shop.money import format_money
 from shop.services import ShopError
+from shop.services.catalog import first_images
 
 CART_KEY = "cart"
 SEEN_PRICES_KEY = "cart_prices"

@@ -9,7 +9,14 @@ from PIL import Image, ImageDraw
 
 from shop.extensions import db
 from shop.models import (
-    Brand, Category, Coupon, CouponKind, Product, ProductImage, ProductVariant, ShippingMethod,
+    Brand,
+    Category,
+    Coupon,
+    CouponKind,
+    Product,
+    ProductImage,
+    ProductVariant,
+    ShippingMethod,
 )
 from shop.models.base import now_utc
 

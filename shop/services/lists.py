@@ -8,15 +8,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager, selectinload
 
 from shop.database import write_transaction
-from shop.services.catalog import first_images
 from shop.extensions import db
 from shop.models import Product, ProductImage, ProductVariant, SavedItem, WishlistItem
 from shop.models.catalog import item_name
 from shop.services import ShopError
 from shop.services.cart import (
-    MAX_QUANTITY, UNAVAILABLE_MESSAGE, CartChange, load_variants, put_in_cart,
-    read_cart, write_cart,
+    MAX_QUANTITY,
+    UNAVAILABLE_MESSAGE,
+    CartChange,
+    load_variants,
+    put_in_cart,
+    read_cart,
+    write_cart,
 )
+from shop.services.catalog import first_images
 
 RACE_MESSAGE = "That list changed in another window at the same moment. Please try again."
 

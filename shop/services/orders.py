@@ -17,7 +17,14 @@ from sqlalchemy.orm import selectinload
 from shop.database import end_read_transaction, rows_changed, write_transaction
 from shop.extensions import db
 from shop.models import (
-    Coupon, Order, OrderItem, OrderStatus, PaymentStatus, ProductVariant, StockMovement, StockReason,
+    Coupon,
+    Order,
+    OrderItem,
+    OrderStatus,
+    PaymentStatus,
+    ProductVariant,
+    StockMovement,
+    StockReason,
 )
 from shop.models.base import now_utc
 from shop.models.catalog import item_name

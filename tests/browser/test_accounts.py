@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import User
-
 from tests.browser.actions import follow
 
 pytestmark = pytest.mark.browser

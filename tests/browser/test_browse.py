@@ -2,9 +2,8 @@
 import pytest
 
 from shop.extensions import db
-from tests.factories import make_category, make_product
-
 from tests.browser.actions import follow
+from tests.factories import make_category, make_product
 
 pytestmark = pytest.mark.browser
 

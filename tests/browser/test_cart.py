@@ -2,9 +2,8 @@
 import pytest
 
 from shop.extensions import db
-from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
-
 from tests.browser.actions import follow
+from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
 
 pytestmark = pytest.mark.browser
 

@@ -4,9 +4,8 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, ShippingMethod
-from tests.factories import DEFAULT_PASSWORD, make_address, make_product, make_user, stock
-
 from tests.browser.actions import follow
+from tests.factories import DEFAULT_PASSWORD, make_address, make_product, make_user, stock
 
 pytestmark = pytest.mark.browser
 

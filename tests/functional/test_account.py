@@ -1,5 +1,4 @@
 """The account pages: details, password, address book, deletion, and session limits."""
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -237,7 +236,8 @@ def test_editing_an_address(client, user):
     assert 'value="1 Main Street"' in form
     client.post(f"/account/addresses/{address.id}/edit", data=ADDRESS)
     [stored] = addresses_of(user.id)
-    assert (stored.line1, stored.city, stored.phone, stored.is_default) == ("12 Elm Road", "Leeds", "+44 113 496 0000", True)
+    assert (stored.line1, stored.city, stored.phone, stored.is_default) == (
+        "12 Elm Road", "Leeds", "+44 113 496 0000", True)
 
 
 def test_deleting_the_default_address_promotes_the_next(client, user):

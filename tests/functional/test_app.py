@@ -34,9 +34,11 @@ def test_default_database_is_sqlite_in_the_instance_folder(fresh_instance):
 
 def test_environment_overrides_instance_config_which_overrides_defaults(fresh_instance, monkeypatch):
     fresh_instance.mkdir(parents=True)
-    (fresh_instance / "config.py").write_text('SHOP_NAME = "Corner Store"\nCURRENCY = "EUR"\nSECRET_KEY = "from-file"\n')
+    (fresh_instance / "config.py").write_text(
+        'SHOP_NAME = "Corner Store"\nCURRENCY = "EUR"\nSECRET_KEY = "from-file"\n')
     app = create_app()
-    assert (app.config["SHOP_NAME"], app.config["CURRENCY"], app.config["SECRET_KEY"]) == ("Corner Store", "eur", "from-file")
+    assert (app.config["SHOP_NAME"], app.config["CURRENCY"], app.config["SECRET_KEY"]) == (
+        "Corner Store", "eur", "from-file")
 
     monkeypatch.setenv("SHOP_CURRENCY", "gbp")
     monkeypatch.setenv("SHOP_SECRET_KEY", "from-env")
@@ -68,6 +70,25 @@ def test_sqlite_connections_enforce_foreign_keys_and_use_wal(app):
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10000
+
+
+def test_each_app_configures_its_own_engine_only(app, tmp_path):
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
+
+    from shop import create_app
+    from shop.database import _configure_sqlite_connection
+    from shop.extensions import db
+
+    other = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/other.db"})
+    with other.app_context():
+        other_engine = db.engine
+        with other_engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        other_engine.dispose()
+    # Listeners sit on each app's engine, none on the Engine class that every engine in the process shares.
+    assert sa.event.contains(other_engine, "connect", _configure_sqlite_connection)
+    assert not sa.event.contains(Engine, "connect", _configure_sqlite_connection)
 
 
 def test_healthz_answers_200_with_the_database(client):

@@ -17,7 +17,6 @@ from tests.factories import make_address, make_product, make_user, stock
 from tests.plugins.accounts import AuthActions
 from tests.plugins.checkout import payment_reference_of
 
-
 VariantRef = namedtuple("VariantRef", "id sku")
 
 
@@ -65,7 +64,8 @@ def test_checkout_page_shows_the_form_and_server_side_totals(client, mug, checko
     assert "$25.00" in page and "$5.99" in page and "$30.99" in page
 
 
-def test_update_summary_recomputes_without_placing_anything(client, mug, checkout_cart, checkout_form, shipping_methods):
+def test_update_summary_recomputes_without_placing_anything(
+        client, mug, checkout_cart, checkout_form, shipping_methods):
     checkout_cart({mug: 2})
     express = shipping_methods[1]
     db.session.add(Coupon(code="FIVEOFF", kind=CouponKind.FIXED, value=500))
@@ -256,7 +256,7 @@ def test_logged_in_shopper_gets_the_default_address_and_sees_the_order_in_the_ac
     assert number in orders_page and "Paid" in orders_page and "$18.49" in orders_page
     assert "5 Elm Row" in text(client.get(f"/orders/{number}"))
 
-    other = make_user("other@example.com")
+    make_user("other@example.com")
     db.session.commit()
     intruder = app.test_client()
     assert AuthActions(intruder).login("other@example.com").status_code == 302
@@ -293,8 +293,8 @@ def test_mail_outage_neither_undoes_nor_blocks_the_order(client, app, mug, check
     db.session.execute(sa.update(OutboxEmail).values(next_attempt_at=now_utc()))
     db.session.commit()
     controller, _ = smtp_server
-    mail_back = create_app({key: app.config[key] for key in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI",
-                                                           "MEDIA_PATH", "MAIL_SERVER")} | {"MAIL_PORT": controller.port})
+    kept = ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI", "MEDIA_PATH", "MAIL_SERVER")
+    mail_back = create_app({key: app.config[key] for key in kept} | {"MAIL_PORT": controller.port})
     with mail_back.app_context():
         result = mail_back.test_cli_runner().invoke(args=["shop", "send-emails"])
     assert "Sent 1 email(s)" in result.output

@@ -317,7 +317,7 @@ def test_hostile_url_parameters_never_cause_a_server_error(app, sweep):
         argument = next(iter(rule.arguments))
         sweep.restore_session()
         for value in PATH_VALUES + sweep.world.path_values(rule.endpoint, argument):
-            url = fill(rule, lambda converter, name: value)
+            url = fill(rule, lambda converter, name, value=value: value)
             for method in methods:
                 sweep.send(method, url)
         if rule.rule.endswith("<path:filename>"):

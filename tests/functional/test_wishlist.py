@@ -15,7 +15,8 @@ def wishlist_product_ids(user_id: int) -> list[int]:
 @pytest.fixture
 def boots():
     product = make_product("Trail Boots", price_cents=12900,
-                           variants=[{"size": "42", "stock": 3}, {"size": "43", "stock": 0}, {"size": "44", "stock": 5}])
+                           variants=[{"size": "42", "stock": 3}, {"size": "43", "stock": 0},
+                                     {"size": "44", "stock": 5}])
     db.session.commit()
     return {"id": product.id, "slug": product.slug, "variants": [v.id for v in product.variants]}
 

@@ -6,7 +6,14 @@ from shop.extensions import db
 from shop.models import ProductVariant, SavedItem
 from shop.services import ShopError
 from shop.services.cart import (
-    MAX_LINES, add_to_cart, clear_cart, item_count, load_cart, read_cart, update_quantity, write_cart,
+    MAX_LINES,
+    add_to_cart,
+    clear_cart,
+    item_count,
+    load_cart,
+    read_cart,
+    update_quantity,
+    write_cart,
 )
 from shop.services.lists import move_to_cart, save_for_later
 from tests.factories import make_product, make_user

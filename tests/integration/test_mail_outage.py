@@ -5,6 +5,7 @@ Emails wait in the outbox while it is silent and all go out once a real server i
 import socket
 import threading
 import time
+
 import pytest
 import requests
 import sqlalchemy as sa

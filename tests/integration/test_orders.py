@@ -11,8 +11,14 @@ from shop.models import Coupon, CouponKind, Order, OutboxEmail, StockMovement
 from shop.models.base import now_utc
 from shop.services import ShopError
 from shop.services.orders import (
-    OutOfStock, cancel_order, expire_order, mark_payment_processing, place_order, record_payment,
-    record_payment_failure, release_expired_reservations,
+    OutOfStock,
+    cancel_order,
+    expire_order,
+    mark_payment_processing,
+    place_order,
+    record_payment,
+    record_payment_failure,
+    release_expired_reservations,
 )
 from shop.services.payments import refund_order
 from tests.factories import make_product, stock

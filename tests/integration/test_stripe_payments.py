@@ -114,7 +114,8 @@ def test_zero_decimal_currency_is_sent_without_multiplying(app, stripe_api):
 
     sent = stripe_api.posts("/v1/checkout/sessions")[0]["form"]
     assert sent["line_items"][0]["price_data"] == {
-        "currency": "jpy", "unit_amount": "1500", "product_data": {"name": "Tea bowl", "metadata": {"sku": variant.sku}},
+        "currency": "jpy", "unit_amount": "1500",
+        "product_data": {"name": "Tea bowl", "metadata": {"sku": variant.sku}},
     }
     assert stripe_api.only_session()["amount_total"] == 3000
 

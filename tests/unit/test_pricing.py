@@ -8,7 +8,13 @@ from shop.models import Coupon, CouponKind, ShippingMethod, TaxRate
 from shop.models.base import now_utc
 from shop.services import ShopError
 from shop.services.checkout import (
-    PricedLine, coupon_discount, find_coupon, price_lines, quote_cart, round_half_up, shipping_cost,
+    PricedLine,
+    coupon_discount,
+    find_coupon,
+    price_lines,
+    quote_cart,
+    round_half_up,
+    shipping_cost,
 )
 from tests.factories import make_product
 
