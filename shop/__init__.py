@@ -101,7 +101,9 @@ def register_blueprints(app: Flask) -> None:
     from shop.catalog import bp as catalog_bp
     from shop.checkout import bp as checkout_bp
     from shop.core import bp as core_bp
+    from shop.core.converters import IdConverter
 
+    app.url_map.converters["id"] = IdConverter
     for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp):
         app.register_blueprint(blueprint)
 

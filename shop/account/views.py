@@ -1,12 +1,13 @@
 """The shopper's account pages: profile, password, logging out everywhere, address book and account deletion."""
-from flask import abort, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop.account import bp
 from shop.account.forms import AddressForm, DeleteAccountForm, PasswordForm, ProfileForm
 from shop.auth.sessions import current_session_id, end_session, logged_out_redirect, refresh_fingerprint
+from shop.core.outcomes import flash_refusals, load_or_404
 from shop.extensions import login_manager
-from shop.services import ShopError, accounts
+from shop.services import accounts
 
 
 @bp.before_request
@@ -22,11 +23,8 @@ def index():
     """Show and change the name and email."""
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             accounts.update_profile(current_user.id, form.name.data, form.email.data, form.current_password.data)
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             flash("Your details have been saved.", "success")
             return redirect(url_for("account.index"))
     return render_template("account/index.html", form=form)
@@ -37,12 +35,9 @@ def password():
     """Change the password, which logs out every other session."""
     form = PasswordForm()
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             user = accounts.change_password(current_user.id, form.current_password.data, form.password.data,
                                             keep_session_id=current_session_id())
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             refresh_fingerprint(user)
             flash("Your password has been changed.", "success")
             return redirect(url_for("account.index"))
@@ -68,56 +63,41 @@ def add_address():
     """Add an address to the address book."""
     form = AddressForm()
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             accounts.add_address(current_user.id, form.fields_for_service(), form.is_default.data)
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             flash("The address has been added.", "success")
             return redirect(url_for("account.addresses"))
     return render_template("account/address_form.html", form=form, address=None)
 
 
-@bp.route("/addresses/<int(max=2147483647):address_id>/edit", methods=["GET", "POST"])
+@bp.route("/addresses/<id:address_id>/edit", methods=["GET", "POST"])
 def edit_address(address_id: int):
     """Change an address in the address book."""
-    try:
-        address = accounts.get_address(current_user.id, address_id)
-    except accounts.AddressNotFound:
-        abort(404)
+    address = load_or_404(accounts.get_address, current_user.id, address_id)
     form = AddressForm(obj=address)
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             accounts.update_address(current_user.id, address_id, form.fields_for_service(), form.is_default.data)
-        except accounts.AddressNotFound:
-            abort(404)
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             flash("The address has been saved.", "success")
             return redirect(url_for("account.addresses"))
     return render_template("account/address_form.html", form=form, address=address)
 
 
-@bp.post("/addresses/<int(max=2147483647):address_id>/default")
+@bp.post("/addresses/<id:address_id>/default")
 def default_address(address_id: int):
     """Make an address the default shipping address."""
-    try:
+    with flash_refusals():
         accounts.set_default_address(current_user.id, address_id)
-    except accounts.AddressNotFound:
-        abort(404)
-    flash("Your default shipping address has been changed.", "success")
+        flash("Your default shipping address has been changed.", "success")
     return redirect(url_for("account.addresses"))
 
 
-@bp.post("/addresses/<int(max=2147483647):address_id>/delete")
+@bp.post("/addresses/<id:address_id>/delete")
 def delete_address(address_id: int):
     """Remove an address from the address book."""
-    try:
+    with flash_refusals():
         accounts.delete_address(current_user.id, address_id)
-    except accounts.AddressNotFound:
-        abort(404)
-    flash("The address has been deleted.", "success")
+        flash("The address has been deleted.", "success")
     return redirect(url_for("account.addresses"))
 
 
@@ -126,11 +106,8 @@ def delete():
     """Delete the account after the password is confirmed."""
     form = DeleteAccountForm()
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             accounts.delete_account(current_user.id, form.password.data)
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             end_session(keep_cart=True)
             flash("Your account has been deleted. Thank you for shopping with us.", "info")
             return redirect(url_for("catalog.home"))

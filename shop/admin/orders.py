@@ -1,9 +1,9 @@
 """Admin order pages: the list with a needs-attention filter, one order, refund and fulfil."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from shop.admin import bp
+from shop.core.outcomes import flash_refusals, load_or_404
 from shop.core.params import page_number
-from shop.services import NotFound, ShopError
 from shop.services.orders import all_orders, fulfil_order, order_with_items, stock_movements
 from shop.services.payments import refund_order
 
@@ -18,40 +18,28 @@ def orders():
     return render_template("admin/orders.html", pagination=pagination, attention=attention)
 
 
-@bp.get("/orders/<int(max=2147483647):order_id>")
+@bp.get("/orders/<id:order_id>")
 def order(order_id: int):
     """Show one order with its items and stock movements."""
-    found = order_with_items(order_id)
-    if found is None:
-        abort(404)
+    found = load_or_404(order_with_items, order_id)
     return render_template("admin/orders_detail.html", order=found, movements=stock_movements(order_id))
 
 
-@bp.post("/orders/<int(max=2147483647):order_id>/refund")
+@bp.post("/orders/<id:order_id>/refund")
 def refund(order_id: int):
     """Refund the order's payment and put what it took back in stock."""
-    try:
+    with flash_refusals():
         changed = refund_order(order_id)
-    except NotFound:
-        abort(404)
-    except ShopError as error:
-        flash(str(error), "error")
-    else:
         flash("The order was refunded and its stock returned." if changed else "The order was already refunded.",
               "success" if changed else "info")
     return redirect(url_for("admin.order", order_id=order_id))
 
 
-@bp.post("/orders/<int(max=2147483647):order_id>/fulfil")
+@bp.post("/orders/<id:order_id>/fulfil")
 def fulfil(order_id: int):
     """Mark a paid order as shipped."""
-    try:
+    with flash_refusals():
         changed = fulfil_order(order_id)
-    except NotFound:
-        abort(404)
-    except ShopError as error:
-        flash(str(error), "error")
-    else:
         flash("The order is marked as shipped." if changed else "The order was already shipped.",
               "success" if changed else "info")
     return redirect(url_for("admin.order", order_id=order_id))

@@ -5,6 +5,7 @@ from flask_login import current_user
 from shop.auth import bp, limits
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
 from shop.auth.sessions import end_session, logged_out_redirect, start_session
+from shop.core.outcomes import flash_refusals
 from shop.core.redirects import safe_local_path
 from shop.services import ShopError, accounts
 from shop.services.mail import external_url
@@ -25,11 +26,8 @@ def register():
         return redirect(url_for("account.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             user = accounts.register_user(form.email.data, form.name.data, form.password.data)
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             start_session(user, remember=False)
             flash("Welcome! Your account is ready.", "success")
             return redirect(_after_login_target())
@@ -102,11 +100,8 @@ def reset_password(token: str):
         return redirect(url_for("auth.reset_request"))
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
+        with flash_refusals():
             accounts.reset_password(token, form.password.data)
-        except ShopError as error:
-            flash(str(error), "error")
-        else:
             end_session(keep_cart=True)
             flash("Your password has been changed. Please log in with the new one.", "success")
             return redirect(url_for("auth.login"))

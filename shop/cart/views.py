@@ -6,9 +6,10 @@ from flask_login import current_user, login_required
 
 from shop.cart import bp
 from shop.cart.forms import AddToCartForm, LineForm, UpdateQuantityForm, WishlistAddForm
+from shop.core.outcomes import flash_refusals
 from shop.core.redirects import safe_local_path
-from shop.services import ShopError, lists
 from shop.services import cart as cart_service
+from shop.services import lists
 
 
 def _back(default: str, next_path: str | None = None) -> str:
@@ -54,10 +55,8 @@ def add():
             abort(400)
         flash(cart_service.QUANTITY_MESSAGE, "error")
         return redirect(_back(url_for("cart.view"), form.next.data))
-    try:
+    with flash_refusals():
         _flash_change(cart_service.add_to_cart(session, form.variant_id.data, form.quantity.data))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(_back(url_for("cart.view"), form.next.data))
 
 
@@ -70,10 +69,8 @@ def update():
             abort(400)
         flash(f"Please choose a quantity from 0 to {cart_service.MAX_QUANTITY}; 0 removes the item.", "error")
         return redirect(url_for("cart.view"))
-    try:
+    with flash_refusals():
         _flash_change(cart_service.update_quantity(session, form.variant_id.data, form.quantity.data))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(url_for("cart.view"))
 
 
@@ -83,10 +80,8 @@ def remove():
     form = LineForm()
     if not form.validate():
         abort(400)
-    try:
+    with flash_refusals():
         _flash_change(cart_service.remove_from_cart(session, form.variant_id.data))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(url_for("cart.view"))
 
 
@@ -106,34 +101,28 @@ def save_for_later():
     form = LineForm()
     if not form.validate():
         abort(400)
-    try:
+    with flash_refusals():
         _flash_change(lists.save_for_later(session, current_user.id, form.variant_id.data))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(url_for("cart.view"))
 
 
-@bp.post("/cart/saved/<int(max=2147483647):saved_id>/move-to-cart")
+@bp.post("/cart/saved/<id:saved_id>/move-to-cart")
 def move_to_cart(saved_id: int):
     """Bring a saved item back into the cart."""
     if not current_user.is_authenticated:
         return _require_login("Please log in to see your saved items.", url_for("cart.view"))
-    try:
+    with flash_refusals():
         _flash_change(lists.move_to_cart(session, current_user.id, saved_id))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(url_for("cart.view"))
 
 
-@bp.post("/cart/saved/<int(max=2147483647):saved_id>/remove")
+@bp.post("/cart/saved/<id:saved_id>/remove")
 def remove_saved(saved_id: int):
     """Delete a saved-for-later item."""
     if not current_user.is_authenticated:
         return _require_login("Please log in to see your saved items.", url_for("cart.view"))
-    try:
+    with flash_refusals():
         _flash_change(lists.remove_saved(current_user.id, saved_id))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(url_for("cart.view"))
 
 
@@ -155,20 +144,16 @@ def wishlist_add():
         return _require_login("Please log in to keep a wishlist.", back)
     if not form.validate():
         abort(400)
-    try:
+    with flash_refusals():
         _flash_change(lists.add_to_wishlist(current_user.id, form.product_id.data))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(back)
 
 
-@bp.post("/account/wishlist/<int(max=2147483647):item_id>/remove")
+@bp.post("/account/wishlist/<id:item_id>/remove")
 def wishlist_remove(item_id: int):
     """Take a product off the wishlist."""
     if not current_user.is_authenticated:
         return _require_login("Please log in to see your wishlist.", url_for("cart.wishlist"))
-    try:
+    with flash_refusals():
         _flash_change(lists.remove_from_wishlist(current_user.id, item_id))
-    except ShopError as error:
-        flash(str(error), "error")
     return redirect(url_for("cart.wishlist"))
