@@ -1,11 +1,11 @@
-# The two commands: `make run` serves the demo shop, `make test` runs every test.
+# The two commands: `make run` serves the demo shop, `make test` lints and runs every test.
 VENV := .venv
 PYTHON := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev serve bench clean
+.PHONY: run test lint install install-dev serve bench clean
 
 MAIL_SINK_PORT ?= 8025
 
@@ -24,7 +24,12 @@ run: install-dev
 	fi; \
 	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
 
-test: install-dev
+# Style (ruff) and types (mypy on shop/), configured in pyproject.toml; make test runs it first.
+lint: install-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint
 	@echo "== tests on SQLite =="
 	TEST_DATABASE_URL= $(PYTHON) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \

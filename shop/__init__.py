@@ -23,7 +23,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["PROXY_FIX"]:
         # Only what the README's proxy sends: the client address and the scheme. The host comes
         # from the Host header, checked against TRUSTED_HOSTS; a client's X-Forwarded-Host is ignored.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     register_security(app)
     register_extensions(app)
     register_blueprints(app)

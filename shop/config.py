@@ -2,9 +2,10 @@
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
-DEFAULTS = {
+DEFAULTS: dict[str, Any] = {
     "SHOP_NAME": "Shop",
     # "development" or "production"; None: production when served by gunicorn, else development.
     "ENV": None,
@@ -105,7 +106,8 @@ def trusted_hosts(base_url: str | None, development: bool, testing: bool) -> lis
     """
     if not base_url and testing:
         return None
-    hosts = [urlsplit(base_url).hostname] if base_url else []
+    base_host = urlsplit(base_url).hostname if base_url else None
+    hosts = [base_host] if base_host else []
     if development:
         hosts += [host for host in LOOPBACK_HOSTS if host not in hosts]
     return hosts

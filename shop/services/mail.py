@@ -14,6 +14,7 @@ from flask import Flask, after_this_request, current_app, g, has_request_context
 from flask_mail import Message
 
 from shop.config import DEVELOPMENT_BASE_URL
+from shop.database import rows_changed
 from shop.extensions import db, mail
 from shop.models import OutboxEmail
 from shop.models.base import now_utc
@@ -101,15 +102,18 @@ def _send_one(connection, email_id: int, now: datetime) -> bool | None:
     A refusal is recorded with backoff; a broken connection is raised to end the run.
     """
     # Claim by pushing the next attempt forward; a concurrent sender skips the row.
-    claimed = db.session.execute(
+    claimed = rows_changed(
         sa.update(OutboxEmail)
         .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now)
         .values(next_attempt_at=now_utc() + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
-    ).rowcount
+    )
     db.session.commit()
     if not claimed:
         return None
     email = db.session.get(OutboxEmail, email_id)
+    if email is None:  # deleted since the claim (its account was deleted): nothing to send
+        db.session.commit()
+        return None
     message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
                       html=email.body_html)
     recipient, attempts = email.recipient, email.attempts
@@ -221,7 +225,7 @@ def _wake_sender_after_response() -> None:
     if g.get("outbox_wake_scheduled"):
         return
     g.outbox_wake_scheduled = True
-    sender = outbox_sender(current_app._get_current_object())
+    sender = outbox_sender(current_app._get_current_object())  # type: ignore[attr-defined]  # the proxy's app
 
     @after_this_request
     def wake_on_close(response):
