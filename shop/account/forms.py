@@ -4,7 +4,8 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from shop.auth.forms import email_field, new_password_fields, strip
-from shop.services.accounts import MAX_NAME_LENGTH, AddressFields
+from shop.models import lengths
+from shop.services.accounts import AddressFields
 from shop.services.passwords import MAX_PASSWORD_LENGTH
 
 
@@ -22,7 +23,7 @@ def current_password_field(label: str = "Current password", required: bool = Tru
 
 class ProfileForm(FlaskForm):
     name = StringField("Name", filters=[strip], validators=[
-        DataRequired("Please enter your name."), Length(max=MAX_NAME_LENGTH)])
+        DataRequired("Please enter your name."), Length(max=lengths.PERSON_NAME)])
     email = email_field()
     current_password = current_password_field("Current password (needed to change your email)", required=False)
 
@@ -42,17 +43,18 @@ def _text(label: str, max_length: int, required: bool = True, **kwargs) -> Strin
 
 
 class AddressForm(FlaskForm):
-    full_name = _text("Full name", 120, render_kw={"autocomplete": "name"})
-    line1 = _text("Address line 1", 200, render_kw={"autocomplete": "address-line1"})
-    line2 = _text("Address line 2", 200, required=False, render_kw={"autocomplete": "address-line2"})
-    city = _text("City", 100, render_kw={"autocomplete": "address-level2"})
-    postal_code = _text("Postal code", 20, render_kw={"autocomplete": "postal-code"})
+    full_name = _text("Full name", lengths.PERSON_NAME, render_kw={"autocomplete": "name"})
+    line1 = _text("Address line 1", lengths.ADDRESS_LINE, render_kw={"autocomplete": "address-line1"})
+    line2 = _text("Address line 2", lengths.ADDRESS_LINE, required=False, render_kw={"autocomplete": "address-line2"})
+    city = _text("City", lengths.CITY, render_kw={"autocomplete": "address-level2"})
+    postal_code = _text("Postal code", lengths.POSTAL_CODE, render_kw={"autocomplete": "postal-code"})
     country = StringField("Country code (2 letters, e.g. US)", filters=[strip, upper], validators=[
         DataRequired("Please enter the country code."),
         Regexp(r"^[A-Z]{2}\Z", message="Enter the two-letter country code, such as US, GB or DE."),
-    ], render_kw={"autocomplete": "country", "maxlength": 2})
+    ], render_kw={"autocomplete": "country", "maxlength": lengths.COUNTRY_CODE})
     phone = StringField("Phone (optional)", filters=[strip], validators=[
-        Optional(), Length(max=40), Regexp(r"^[0-9+()./ -]+\Z", message="Use digits, spaces and + ( ) - . / only.")],
+        Optional(), Length(max=lengths.PHONE),
+        Regexp(r"^[0-9+()./ -]+\Z", message="Use digits, spaces and + ( ) - . / only.")],
         render_kw={"autocomplete": "tel"})
     is_default = BooleanField("Use as my default shipping address")
 

@@ -3,10 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from shop.services.accounts import MAX_NAME_LENGTH
+from shop.models import lengths
 from shop.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-
-MAX_EMAIL_LENGTH = 254
 
 
 def strip(value):
@@ -17,7 +15,7 @@ def strip(value):
 def email_field(label: str = "Email") -> EmailField:
     """Return an email field limited to the longest valid address."""
     return EmailField(label, filters=[strip], validators=[
-        DataRequired("Please enter your email address."), Length(max=MAX_EMAIL_LENGTH)])
+        DataRequired("Please enter your email address."), Length(max=lengths.EMAIL)])
 
 
 def new_password_fields(label: str = "Password") -> tuple[PasswordField, PasswordField]:
@@ -36,7 +34,7 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
 class RegisterForm(FlaskForm):
     email = email_field()
     name = StringField("Name", filters=[strip], validators=[
-        DataRequired("Please enter your name."), Length(max=MAX_NAME_LENGTH)])
+        DataRequired("Please enter your name."), Length(max=lengths.PERSON_NAME)])
     password, confirm = new_password_fields()
 
 

@@ -5,12 +5,13 @@ from flask import current_app, request
 from flask_limiter.util import get_remote_address
 
 from shop.extensions import limiter
+from shop.models import lengths
 
 
 def submitted_account() -> str:
     """Key a limit on the email typed into the form, whatever its case or spacing."""
     email = request.form.get("email", "")
-    return "account:" + email.strip().lower()[:254]
+    return "account:" + email.strip().lower()[:lengths.EMAIL]
 
 
 LOGIN_FAILED_KEY = "shop.login_failed"

@@ -6,6 +6,7 @@ from flask import current_app, request
 
 from shop.checkout import bp
 from shop.extensions import csrf
+from shop.models import lengths
 from shop.services import payments
 
 
@@ -29,7 +30,7 @@ def webhook():
         return {"error": "invalid event"}, 400
 
     event_id = str(event.get("id") or "")
-    if not event_id or len(event_id) > 255:
+    if not event_id or len(event_id) > lengths.REFERENCE:
         return {"error": "invalid event"}, 400
     data = event.get("data")
     checkout_session = data.get("object") if isinstance(data, dict) else None

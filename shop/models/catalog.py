@@ -5,6 +5,7 @@ from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, Str
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
+from shop.models import lengths
 from shop.models.base import UTCDateTime, now_utc
 
 DEFAULT_LABEL = "Default"
@@ -23,8 +24,8 @@ class Category(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
-    name: Mapped[str] = mapped_column(String(120))
-    slug: Mapped[str] = mapped_column(String(140), unique=True)
+    name: Mapped[str] = mapped_column(String(lengths.CATEGORY_NAME))
+    slug: Mapped[str] = mapped_column(String(lengths.CATEGORY_SLUG), unique=True)
     description: Mapped[str] = mapped_column(Text, default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
@@ -38,8 +39,8 @@ class Brand(Model):
     __tablename__ = "brands"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
-    slug: Mapped[str] = mapped_column(String(140), unique=True)
+    name: Mapped[str] = mapped_column(String(lengths.BRAND_NAME))
+    slug: Mapped[str] = mapped_column(String(lengths.BRAND_SLUG), unique=True)
 
 
 class Product(Model):
@@ -53,8 +54,8 @@ class Product(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(200), unique=True)
-    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(lengths.SLUG), unique=True)
+    name: Mapped[str] = mapped_column(String(lengths.PRODUCT_NAME))
     description: Mapped[str] = mapped_column(Text, default="")
     brand_id: Mapped[int | None] = mapped_column(ForeignKey("brands.id", ondelete="SET NULL"))
     category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"))
@@ -83,9 +84,9 @@ class ProductVariant(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    sku: Mapped[str] = mapped_column(String(64), unique=True)
-    size: Mapped[str] = mapped_column(String(40), default="")
-    colour: Mapped[str] = mapped_column(String(40), default="")
+    sku: Mapped[str] = mapped_column(String(lengths.SKU), unique=True)
+    size: Mapped[str] = mapped_column(String(lengths.OPTION_VALUE), default="")
+    colour: Mapped[str] = mapped_column(String(lengths.OPTION_VALUE), default="")
     price_cents: Mapped[int] = mapped_column(Integer)
     compare_at_cents: Mapped[int | None] = mapped_column(Integer)
     stock: Mapped[int] = mapped_column(Integer, default=0)
@@ -105,8 +106,8 @@ class ProductImage(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
-    filename: Mapped[str] = mapped_column(String(255))
-    alt: Mapped[str] = mapped_column(String(255), default="")
+    filename: Mapped[str] = mapped_column(String(lengths.FILENAME))
+    alt: Mapped[str] = mapped_column(String(lengths.IMAGE_ALT), default="")
     position: Mapped[int] = mapped_column(Integer, default=0)
 
     product: Mapped[Product] = relationship(back_populates="images")

@@ -5,6 +5,7 @@ from sqlalchemy import Boolean, CheckConstraint, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import Model
+from shop.models import lengths
 from shop.models.base import UTCDateTime
 
 
@@ -12,7 +13,7 @@ class ShippingMethod(Model):
     __tablename__ = "shipping_methods"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(120))
+    name: Mapped[str] = mapped_column(String(lengths.SHIPPING_METHOD_NAME))
     price_cents: Mapped[int] = mapped_column(Integer)
     # Shipping is free when the subtotal reaches this amount.
     free_over_cents: Mapped[int | None] = mapped_column(Integer)
@@ -31,7 +32,7 @@ class Coupon(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored upper-cased; shoppers type codes in any case.
-    code: Mapped[str] = mapped_column(String(40), unique=True)
+    code: Mapped[str] = mapped_column(String(lengths.COUPON_CODE), unique=True)
     kind: Mapped[str] = mapped_column(String(10))
     # Whole percent for PERCENT, cents for FIXED.
     value: Mapped[int] = mapped_column(Integer)
@@ -48,7 +49,7 @@ class TaxRate(Model):
     __tablename__ = "tax_rates"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    country: Mapped[str] = mapped_column(String(2), unique=True)
+    country: Mapped[str] = mapped_column(String(lengths.COUNTRY_CODE), unique=True)
     # Basis points: 2000 is 20 %.
     rate_bp: Mapped[int] = mapped_column(Integer)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -6,6 +6,7 @@ from sqlalchemy import Enum, ForeignKey, Index, Integer
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shop.extensions import Model
+from shop.models import lengths
 from shop.models.base import UTCDateTime, now_utc
 
 
@@ -33,6 +34,7 @@ class StockMovement(Model):
     # Negative takes stock away (reservation), positive gives it back (release, restock).
     delta: Mapped[int] = mapped_column(Integer)
     reason: Mapped[StockReason] = mapped_column(Enum(
-        StockReason, name="reason", native_enum=False, create_constraint=True, length=40, validate_strings=True,
+        StockReason, name="reason", native_enum=False, create_constraint=True, length=lengths.STOCK_REASON,
+        validate_strings=True,
         values_callable=lambda members: [member.value for member in members]))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

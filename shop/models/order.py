@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
+from shop.models import lengths
 from shop.models.base import UTCDateTime, now_utc
 
 
@@ -28,7 +29,8 @@ class PaymentStatus(StrEnum):
 
 def _checked(enum: type[StrEnum], name: str) -> Enum:
     """Store a StrEnum as its value in a VARCHAR(20) that a CHECK constraint keeps to the known values."""
-    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=20, validate_strings=True,
+    return Enum(enum, name=name, native_enum=False, create_constraint=True, length=lengths.STATUS,
+                validate_strings=True,
                 values_callable=lambda members: [member.value for member in members])
 
 
@@ -43,33 +45,33 @@ class Order(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    number: Mapped[str] = mapped_column(String(20), unique=True)
+    number: Mapped[str] = mapped_column(String(lengths.ORDER_NUMBER), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str] = mapped_column(String(lengths.EMAIL))
     status: Mapped[OrderStatus] = mapped_column(_checked(OrderStatus, "status"), default=OrderStatus.PENDING)
     payment_status: Mapped[PaymentStatus] = mapped_column(_checked(PaymentStatus, "payment_status"),
                                                           default=PaymentStatus.UNPAID)
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(lengths.CURRENCY_CODE))
     subtotal_cents: Mapped[int] = mapped_column(Integer, default=0)
     shipping_cents: Mapped[int] = mapped_column(Integer, default=0)
     discount_cents: Mapped[int] = mapped_column(Integer, default=0)
     tax_cents: Mapped[int] = mapped_column(Integer, default=0)
     total_cents: Mapped[int] = mapped_column(Integer, default=0)
 
-    ship_name: Mapped[str] = mapped_column(String(120), default="")
-    ship_line1: Mapped[str] = mapped_column(String(200), default="")
-    ship_line2: Mapped[str] = mapped_column(String(200), default="")
-    ship_city: Mapped[str] = mapped_column(String(100), default="")
-    ship_postal_code: Mapped[str] = mapped_column(String(20), default="")
-    ship_country: Mapped[str] = mapped_column(String(2), default="")
-    ship_phone: Mapped[str] = mapped_column(String(40), default="")
-    shipping_method_name: Mapped[str] = mapped_column(String(120), default="")
-    coupon_code: Mapped[str | None] = mapped_column(String(40))
+    ship_name: Mapped[str] = mapped_column(String(lengths.PERSON_NAME), default="")
+    ship_line1: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
+    ship_line2: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
+    ship_city: Mapped[str] = mapped_column(String(lengths.CITY), default="")
+    ship_postal_code: Mapped[str] = mapped_column(String(lengths.POSTAL_CODE), default="")
+    ship_country: Mapped[str] = mapped_column(String(lengths.COUNTRY_CODE), default="")
+    ship_phone: Mapped[str] = mapped_column(String(lengths.PHONE), default="")
+    shipping_method_name: Mapped[str] = mapped_column(String(lengths.SHIPPING_METHOD_NAME), default="")
+    coupon_code: Mapped[str | None] = mapped_column(String(lengths.COUPON_CODE))
 
-    payment_provider: Mapped[str] = mapped_column(String(20), default="")
-    payment_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
+    payment_provider: Mapped[str] = mapped_column(String(lengths.PAYMENT_PROVIDER), default="")
+    payment_reference: Mapped[str | None] = mapped_column(String(lengths.REFERENCE), unique=True)
     # The checkout form's one-time token: a double submit finds this order instead of placing another.
-    placement_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    placement_token: Mapped[str | None] = mapped_column(String(lengths.PLACEMENT_TOKEN), unique=True)
     # Set while the order holds reserved stock; a sweep releases it once this time has passed.
     reserved_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     needs_attention: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -102,9 +104,9 @@ class OrderItem(Model):
     variant_id: Mapped[int | None] = mapped_column(
         ForeignKey("product_variants.id", ondelete="SET NULL")
     )
-    product_name: Mapped[str] = mapped_column(String(200))
-    variant_name: Mapped[str] = mapped_column(String(100))
-    sku: Mapped[str] = mapped_column(String(64))
+    product_name: Mapped[str] = mapped_column(String(lengths.PRODUCT_NAME))
+    variant_name: Mapped[str] = mapped_column(String(lengths.VARIANT_NAME))
+    sku: Mapped[str] = mapped_column(String(lengths.SKU))
     unit_price_cents: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int] = mapped_column(Integer)
 

@@ -6,6 +6,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.extensions import Model
+from shop.models import lengths
 from shop.models.base import UTCDateTime, now_utc
 
 
@@ -14,9 +15,9 @@ class User(UserMixin, Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased, so the unique constraint is case-insensitive in effect.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(lengths.EMAIL), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(lengths.PASSWORD_HASH))
+    name: Mapped[str] = mapped_column(String(lengths.PERSON_NAME))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
@@ -35,13 +36,13 @@ class Address(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    full_name: Mapped[str] = mapped_column(String(120))
-    line1: Mapped[str] = mapped_column(String(200))
-    line2: Mapped[str] = mapped_column(String(200), default="")
-    city: Mapped[str] = mapped_column(String(100))
-    postal_code: Mapped[str] = mapped_column(String(20))
-    country: Mapped[str] = mapped_column(String(2))
-    phone: Mapped[str] = mapped_column(String(40), default="")
+    full_name: Mapped[str] = mapped_column(String(lengths.PERSON_NAME))
+    line1: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE))
+    line2: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
+    city: Mapped[str] = mapped_column(String(lengths.CITY))
+    postal_code: Mapped[str] = mapped_column(String(lengths.POSTAL_CODE))
+    country: Mapped[str] = mapped_column(String(lengths.COUNTRY_CODE))
+    phone: Mapped[str] = mapped_column(String(lengths.PHONE), default="")
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
 
     user: Mapped[User] = relationship(back_populates="addresses")
@@ -54,6 +55,6 @@ class UserSession(Model):
     __table_args__ = (Index("ix_user_sessions_user_id_created_at", "user_id", "created_at"),)
 
     # A random token, carried only in the signed session cookie.
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(lengths.SESSION_ID), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.database import write_transaction
 from shop.extensions import db
-from shop.models import Address, Order, OrderStatus, OutboxEmail, User, UserSession
+from shop.models import Address, Order, OrderStatus, OutboxEmail, User, UserSession, lengths
 from shop.models.base import now_utc
 from shop.services import NotFound, ShopError, secret_key
 from shop.services.mail import external_url, queue_email
@@ -29,7 +29,6 @@ from shop.services.passwords import (
 
 RESET_TOKEN_MAX_AGE = 3600
 RESET_TOKEN_SALT = "password-reset"
-MAX_NAME_LENGTH = 120
 MAX_ADDRESSES = 50
 LOGIN_FAILED = "Incorrect email or password."
 EMAIL_TAKEN = "An account with that email address already exists."
@@ -71,8 +70,8 @@ def clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
         raise ShopError("Please enter your name.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise ShopError(f"The name can be at most {MAX_NAME_LENGTH} characters long.")
+    if len(name) > lengths.PERSON_NAME:
+        raise ShopError(f"The name can be at most {lengths.PERSON_NAME} characters long.")
     _check_printable(name, "name")
     return name
 

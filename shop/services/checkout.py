@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from shop.extensions import db
-from shop.models import Coupon, CouponKind, Product, ProductVariant, ShippingMethod, TaxRate
+from shop.models import Coupon, CouponKind, Product, ProductVariant, ShippingMethod, TaxRate, lengths
 from shop.models.base import now_utc
 from shop.money import format_money
 from shop.services import ShopError
@@ -114,7 +114,7 @@ def find_coupon(code: str, subtotal_cents: int, now: datetime | None = None) -> 
     normalized = code.strip().upper()
     coupon = db.session.scalar(sa.select(Coupon).where(Coupon.code == normalized)) if normalized else None
     if coupon is None or not coupon.is_active:
-        raise ShopError(f"The coupon code “{code.strip()[:40]}” is not valid.")
+        raise ShopError(f"The coupon code “{code.strip()[:lengths.COUPON_CODE]}” is not valid.")
     now = now or now_utc()
     if coupon.starts_at is not None and now < coupon.starts_at:
         raise ShopError(f"The coupon {coupon.code} is not valid yet.")

@@ -25,6 +25,7 @@ from shop.models import (
     ProductVariant,
     StockMovement,
     StockReason,
+    lengths,
 )
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
@@ -375,7 +376,7 @@ def fulfil_order(order_id: int) -> bool:
 
 def order_with_items(order_id: int | None = None, number: str | None = None) -> Order | None:
     """Return one order, by id or by number, with its items, as the database has it now."""
-    if number is not None and len(number) > Order.number.type.length:
+    if number is not None and len(number) > lengths.ORDER_NUMBER:
         return None
     criterion = Order.id == order_id if order_id is not None else Order.number == number
     return db.session.scalar(
@@ -407,7 +408,7 @@ def stock_movements(order_id: int) -> list[StockMovement]:
 
 def find_order_by_reference(reference: str) -> Order | None:
     """Return the order paid through this provider reference (a Checkout Session id or test token)."""
-    if not reference or len(reference) > 255:
+    if not reference or len(reference) > lengths.REFERENCE:
         return None
     return db.session.scalar(sa.select(Order).where(Order.payment_reference == reference))
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
-from shop.models import Order, PaymentEvent, PaymentStatus
+from shop.models import Order, PaymentEvent, PaymentStatus, lengths
 from shop.services import ShopError, orders
 from shop.services import stripe_gateway as gateway
 
@@ -199,7 +199,7 @@ def apply_event(event_id: str, event_type: str, checkout_session: dict) -> bool:
         current_app.logger.warning("Webhook %s (%s) not applied: %s", event_id, event_type, error)
     try:
         with write_transaction():
-            db.session.add(PaymentEvent(event_id=event_id, type=event_type[:80]))
+            db.session.add(PaymentEvent(event_id=event_id, type=event_type[:lengths.EVENT_TYPE]))
     except IntegrityError:  # the same event, delivered twice at once, was recorded by the other delivery
         return False
     return True

@@ -1,0 +1,33 @@
+"""Text column lengths, in one place for the models, the forms that fill them and the services that check."""
+
+EMAIL = 254  # the longest address SMTP can deliver to
+PERSON_NAME = 120
+ADDRESS_LINE = 200
+CITY = 100
+POSTAL_CODE = 20
+COUNTRY_CODE = 2  # ISO 3166-1 alpha-2
+PHONE = 40
+CURRENCY_CODE = 3  # ISO 4217, lower-cased
+COUPON_CODE = 40
+ORDER_NUMBER = 20
+PLACEMENT_TOKEN = 64
+REFERENCE = 255  # payment providers' ids (Checkout Sessions), webhook event ids
+PAYMENT_PROVIDER = 20
+EVENT_TYPE = 80
+PRODUCT_NAME = 200
+VARIANT_NAME = 100
+SKU = 64
+SLUG = 200
+CATEGORY_NAME = 120
+CATEGORY_SLUG = 140
+BRAND_NAME = 120
+BRAND_SLUG = 140
+OPTION_VALUE = 40  # a variant's size or colour
+SHIPPING_METHOD_NAME = 120
+FILENAME = 255
+IMAGE_ALT = 255
+SUBJECT = 255
+PASSWORD_HASH = 255
+SESSION_ID = 64
+STATUS = 20
+STOCK_REASON = 40
