@@ -3,8 +3,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import UpdateBase
 
 from shop.extensions import db
@@ -93,6 +94,17 @@ def begin_write() -> None:
     """
     end_read_transaction()
     db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def database_reachable() -> bool:
+    """Return whether the database answers a trivial query (for the load balancer's health check)."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return False
+    db.session.rollback()
+    return True
 
 
 def rows_changed(statement: UpdateBase) -> int:

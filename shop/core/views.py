@@ -2,21 +2,17 @@
 import os
 
 from flask import abort, current_app, send_from_directory
-from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
 
 from shop.core import bp
-from shop.extensions import db, limiter
+from shop.database import database_reachable
+from shop.extensions import limiter
 
 
 @bp.get("/healthz")
 @limiter.exempt
 def healthz():
     """Answer 200 when the database answers, 503 when it does not."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
+    if not database_reachable():
         return {"status": "unavailable", "database": "unreachable"}, 503
     return {"status": "ok", "database": "ok"}, 200
 
