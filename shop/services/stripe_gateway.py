@@ -7,12 +7,13 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import stripe
-from flask import current_app, url_for
+from flask import current_app
 from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItem
 
 from shop.models import Order
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
+from shop.services.mail import external_url
 
 # Stripe accepts an expiry 30 minutes to 24 hours ahead; the margins absorb clock skew.
 EARLIEST_EXPIRY = timedelta(minutes=31)
@@ -90,8 +91,9 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreat
         "client_reference_id": order.number,
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
-        "success_url": url_for("checkout.success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": url_for("checkout.cancel", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
+        # The shopper comes back to SHOP_BASE_URL, never to a host a request named.
+        "success_url": external_url("checkout.success") + "?session_id={CHECKOUT_SESSION_ID}",
+        "cancel_url": external_url("checkout.cancel") + "?session_id={CHECKOUT_SESSION_ID}",
         "expires_at": checkout_session_expiry(order),
     }
     if order.shipping_cents or order.shipping_method_name:

@@ -80,7 +80,7 @@ DESTRUCTIVE = ("delete", "remove", "clear", "logout", "move_to_cart", "save_for_
 def app_overrides():
     # The sweep sends hundreds of failed logins; it tests the handlers, test_auth tests the limits.
     return {"LOGIN_LIMIT_PER_IP": "10000 per minute", "LOGIN_LIMIT_PER_ACCOUNT": "10000 per minute",
-            "PASSWORD_RESET_LIMIT": "10000 per hour"}
+            "PASSWORD_RESET_LIMIT": "10000 per hour", "REGISTER_LIMIT": "10000 per hour"}
 
 
 @pytest.fixture(autouse=True)

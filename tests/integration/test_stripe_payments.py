@@ -84,6 +84,15 @@ def test_checkout_session_names_the_order_and_the_way_back(app, stripe_api, full
     assert order.payment_provider == "stripe"
 
 
+def test_the_way_back_from_stripe_is_built_on_the_base_url_not_the_requested_host(app, stripe_api, full_order):
+    app.config["BASE_URL"] = "https://real.example"
+    start(app, full_order.id)  # requested as shop.example
+
+    sent = stripe_api.posts("/v1/checkout/sessions")[0]["form"]
+    assert sent["success_url"].startswith("https://real.example/checkout/success?")
+    assert sent["cancel_url"].startswith("https://real.example/checkout/cancel?")
+
+
 def test_session_expires_with_the_reservation(app, stripe_api, full_order):
     start(app, full_order.id)
 
