@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import current_app
 from PIL import Image, ImageDraw
 
+from shop.database import write_transaction
 from shop.extensions import db
 from shop.models import (
     Brand,
@@ -59,6 +60,11 @@ def seed_demo(product_count: int = 200) -> str:
 
     Products are numbered, so running it again adds only the missing ones.
     """
+    with write_transaction():
+        return _load_demo_catalogue(product_count)
+
+
+def _load_demo_catalogue(product_count: int) -> str:
     rng = random.Random(20261121)
     categories = _ensure_categories()
     brands = _ensure_brands()
@@ -114,7 +120,6 @@ def seed_demo(product_count: int = 200) -> str:
         db.session.execute(sa.insert(ProductVariant), variant_rows)
         db.session.execute(sa.insert(ProductImage), image_rows)
         created += len(batch)
-    db.session.commit()
     return f"Demo catalogue ready: {created} products added, {len(existing)} already there."
 
 

@@ -14,7 +14,7 @@ from flask import Flask, after_this_request, current_app, g, has_request_context
 from flask_mail import Message
 
 from shop.config import DEVELOPMENT_BASE_URL
-from shop.database import rows_changed
+from shop.database import end_read_transaction, rows_changed, write_transaction
 from shop.extensions import db, mail
 from shop.models import OutboxEmail
 from shop.models.base import now_utc
@@ -77,7 +77,7 @@ def deliver_pending(limit: int = 50) -> tuple[int, int]:
             .limit(limit)
         )
     )
-    db.session.commit()
+    end_read_transaction()
     sent = failed = 0
     if not waiting:
         return sent, failed
@@ -102,22 +102,22 @@ def _send_one(connection, email_id: int, now: datetime) -> bool | None:
     A refusal is recorded with backoff; a broken connection is raised to end the run.
     """
     # Claim by pushing the next attempt forward; a concurrent sender skips the row.
-    claimed = rows_changed(
-        sa.update(OutboxEmail)
-        .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now)
-        .values(next_attempt_at=now_utc() + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
-    )
-    db.session.commit()
+    with write_transaction():
+        claimed = rows_changed(
+            sa.update(OutboxEmail)
+            .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now)
+            .values(next_attempt_at=now_utc() + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
+        )
     if not claimed:
         return None
     email = db.session.get(OutboxEmail, email_id)
     if email is None:  # deleted since the claim (its account was deleted): nothing to send
-        db.session.commit()
+        end_read_transaction()
         return None
     message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
                       html=email.body_html)
     recipient, attempts = email.recipient, email.attempts
-    db.session.commit()  # no transaction stays open while the SMTP server answers
+    end_read_transaction()  # no transaction stays open while the SMTP server answers
     try:
         connection.send(message)
     except Exception as error:
@@ -132,8 +132,8 @@ def _send_one(connection, email_id: int, now: datetime) -> bool | None:
     else:
         outcome = {"sent_at": now_utc(), "last_error": ""}
         delivered = True
-    db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == email_id).values(**outcome))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == email_id).values(**outcome))
     return delivered
 
 
@@ -146,12 +146,12 @@ def _connection_lost(error: Exception) -> bool:
 def _note_outage(email_ids: list[int], error: OSError) -> None:
     """Record why these emails wait, without counting an attempt or deferring them."""
     current_app.logger.warning("SMTP server unavailable, %d email(s) stay queued: %s", len(email_ids), error)
-    db.session.execute(
-        sa.update(OutboxEmail)
-        .where(OutboxEmail.id.in_(email_ids), OutboxEmail.sent_at.is_(None))
-        .values(last_error=_describe(error))
-    )
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(
+            sa.update(OutboxEmail)
+            .where(OutboxEmail.id.in_(email_ids), OutboxEmail.sent_at.is_(None))
+            .values(last_error=_describe(error))
+        )
 
 
 def _describe(error: Exception) -> str:

@@ -328,7 +328,7 @@ def release_expired_reservations(now: datetime | None = None) -> int:
             Order.reserved_until < now,
         ).order_by(Order.id)
     ))
-    db.session.commit()
+    end_read_transaction()
     return sum(1 for order_id in overdue if expire_order(order_id))
 
 
