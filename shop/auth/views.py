@@ -46,14 +46,14 @@ def login():
         try:
             user = accounts.authenticate(form.email.data, form.password.data)
         except ShopError as error:
-            limits.mark_login_failed()
+            limits.login_failed.set()
             flash(str(error), "error")
         else:
             start_session(user, remember=form.remember.data)
             flash(f"Welcome back, {user.name}.", "success")
             return redirect(_after_login_target())
     elif form.is_submitted():
-        limits.mark_login_failed()
+        limits.login_failed.set()
     return render_template("auth/login.html", form=form, next=safe_local_path(request.args.get("next")))
 
 

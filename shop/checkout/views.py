@@ -100,7 +100,7 @@ def _place(cart, form: CheckoutForm):
         flash(str(error), "error")
         return redirect(url_for("checkout.start"))
     if placed.newly_placed:
-        limits.mark_order_placed()
+        limits.order_placed.set()
     _remember(placed.order_id)
     return redirect(placed.payment_url, code=303)
 
