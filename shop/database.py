@@ -86,16 +86,6 @@ def end_read_transaction() -> None:
         session.commit()
 
 
-def begin_write() -> None:
-    """Start the session's transaction as a writer: BEGIN IMMEDIATE on SQLite, a no-op elsewhere.
-
-    Call it before the first query of a use case that reads and then writes stock or money.
-    A read-only transaction already open (the logged-in user was loaded, say) is ended first.
-    """
-    end_read_transaction()
-    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-
-
 def database_reachable() -> bool:
     """Return whether the database answers a trivial query (for the load balancer's health check)."""
     try:
@@ -120,9 +110,11 @@ def write_transaction() -> Iterator[None]:
 
     Every use case that writes goes through here. Beginning as a writer matters on SQLite: a
     transaction that reads first and writes later cannot upgrade its lock while another writer
-    commits, and fails at once with "database is locked" instead of waiting its turn.
+    commits, and fails at once with "database is locked" instead of waiting its turn. A read
+    transaction already open (the logged-in user was loaded, say) is ended first.
     """
-    begin_write()
+    end_read_transaction()
+    db.session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})  # BEGIN IMMEDIATE on SQLite
     try:
         yield
         db.session.commit()

@@ -44,7 +44,8 @@ def start():
     form.shipping_method.choices = [SelectChoice(method.id, method.name) for method in methods]
     if request.method == "GET":
         _prefill(form, methods)
-    if not form.placement_token.data:
+    submitted_token = form.placement_token.data
+    if not submitted_token:
         form.placement_token.data = secrets.token_urlsafe(24)
 
     valid = form.validate_on_submit()
@@ -56,7 +57,7 @@ def start():
     if not methods:
         flash("Checkout is closed: no shipping method is available right now.", "error")
     elif valid and form.place.data and not coupon_error:
-        if request.form.get("placement_token"):
+        if submitted_token:
             return _place(cart, form)
         flash("Please check your details and press “Place order and pay” again.", "info")
     return render_template("checkout/start.html", form=form, quote=quote, methods=methods,
@@ -153,7 +154,7 @@ def cancel():
         flash(f"Order {order.number} is already paid, so it cannot be cancelled here.", "info")
         return redirect(url_for("checkout.order_detail", number=order.number, token=order_token(order.number)))
     # Close the provider's session first, so it cannot be paid while the stock goes back.
-    payments.cancel_payment(order)
+    payments.cancel_payment(order.payment_reference)
     cancel_order(order.id, "shopper cancelled the payment")
     flash("Checkout cancelled. Nothing was charged, and your cart is just as you left it.", "info")
     return redirect(url_for("cart.view"))
@@ -168,7 +169,7 @@ def test_payment(reference: str):
     form = TestPaymentForm()
     if form.validate_on_submit():
         if form.pay.data:
-            if payments.pay_test_order(order.id, reference) or order.payment_status == PaymentStatus.PAID:
+            if payments.pay_test_order(order, reference) or order.payment_status == PaymentStatus.PAID:
                 return redirect(url_for("checkout.success", session_id=reference), code=303)
             flash(f"Order {order.number} was {order.status}, so it can no longer be paid. Nothing was charged.",
                   "error")

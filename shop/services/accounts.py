@@ -381,29 +381,25 @@ def delete_address(user_id: int, address_id: int) -> None:
 def delete_account(user_id: int, password: str) -> None:
     """Delete the account and its personal data; its orders stay, anonymised, for the books."""
     with write_transaction():
-        _delete_account(user_id, password)
-
-
-def _delete_account(user_id: int, password: str) -> None:
-    user = _locked_user(user_id)
-    if not verify_password(user.password_hash, password):
-        raise ShopError("Your password is not correct, so your account was not deleted.")
-    open_order = db.session.scalar(
-        sa.select(Order.number).where(Order.user_id == user_id, Order.status.in_(OPEN_ORDER_STATUSES)).limit(1)
-    )
-    if open_order is not None:
-        raise ShopError(f"Order {open_order} is still being processed. You can delete your account "
-                        "once it has shipped or been cancelled.")
-    db.session.execute(
-        sa.update(Order)
-        .where(Order.user_id == user_id)
-        .values(
-            user_id=None,
-            email=sa.literal("deleted-") + sa.cast(Order.id, sa.String) + sa.literal("@invalid"),
-            # City, postal code and country stay: tax records need the place of supply.
-            ship_name="", ship_line1="", ship_line2="", ship_phone="",
+        user = _locked_user(user_id)
+        if not verify_password(user.password_hash, password):
+            raise ShopError("Your password is not correct, so your account was not deleted.")
+        open_order = db.session.scalar(
+            sa.select(Order.number).where(Order.user_id == user_id, Order.status.in_(OPEN_ORDER_STATUSES)).limit(1)
         )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.recipient == user.email))
-    db.session.delete(user)
+        if open_order is not None:
+            raise ShopError(f"Order {open_order} is still being processed. You can delete your account "
+                            "once it has shipped or been cancelled.")
+        db.session.execute(
+            sa.update(Order)
+            .where(Order.user_id == user_id)
+            .values(
+                user_id=None,
+                email=sa.literal("deleted-") + sa.cast(Order.id, sa.String) + sa.literal("@invalid"),
+                # City, postal code and country stay: tax records need the place of supply.
+                ship_name="", ship_line1="", ship_line2="", ship_phone="",
+            )
+            .execution_options(synchronize_session=False)
+        )
+        db.session.execute(sa.delete(OutboxEmail).where(OutboxEmail.recipient == user.email))
+        db.session.delete(user)

@@ -102,22 +102,19 @@ def _send_one(connection, email_id: int, now: datetime) -> bool | None:
     A refusal is recorded with backoff; a broken connection is raised to end the run.
     """
     # Claim by pushing the next attempt forward; a concurrent sender skips the row.
+    # The email is read in the claim's transaction, which ends before the SMTP server is asked.
     with write_transaction():
         claimed = rows_changed(
             sa.update(OutboxEmail)
             .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now)
             .values(next_attempt_at=now_utc() + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
         )
-    if not claimed:
-        return None
-    email = db.session.get(OutboxEmail, email_id)
-    if email is None:  # deleted since the claim (its account was deleted): nothing to send
-        end_read_transaction()
-        return None
-    message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
-                      html=email.body_html)
-    recipient, attempts = email.recipient, email.attempts
-    end_read_transaction()  # no transaction stays open while the SMTP server answers
+        email = db.session.get(OutboxEmail, email_id) if claimed else None
+        if email is None:
+            return None
+        message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
+                          html=email.body_html)
+        recipient, attempts = email.recipient, email.attempts
     try:
         connection.send(message)
     except Exception as error:

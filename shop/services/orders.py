@@ -71,16 +71,13 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
         raise ShopError("Your cart is empty.")
     release_expired_reservations()
     with write_transaction():
-        if placement_token is not None:
-            existing = db.session.scalar(sa.select(Order.id).where(Order.placement_token == placement_token))
-            if existing is not None:
-                raise AlreadyPlaced(existing)
+        _refuse_if_placed(placement_token)
         quote = quote_cart(cart, details.shipping_method_id, details.coupon_code, details.country)
         if quote.unavailable or not quote.lines:
             raise ShopError("An item in your cart is no longer available; please review your cart.")
         if quote.coupon_error:
             raise ShopError(quote.coupon_error)
-        if quote.coupon is not None and quote.coupon.usage_limit is not None:
+        if quote.coupon is not None:
             _claim_coupon_use(quote.coupon.id)
         order = Order(
             user_id=user_id, email=details.email, currency=quote.currency,
@@ -113,6 +110,15 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             db.session.add(StockMovement(variant_id=line.variant_id, order_id=order.id,
                                          delta=-line.quantity, reason=StockReason.RESERVE))
     return order
+
+
+def _refuse_if_placed(placement_token: str | None) -> None:
+    """Raise AlreadyPlaced when an order was already placed with this checkout form's token."""
+    if placement_token is None:
+        return
+    existing = db.session.scalar(sa.select(Order.id).where(Order.placement_token == placement_token))
+    if existing is not None:
+        raise AlreadyPlaced(existing)
 
 
 def _claim_coupon_use(coupon_id: int) -> None:
@@ -162,10 +168,7 @@ def _insert_with_unique_number(order: Order) -> None:
             savepoint.rollback()
             # The same checkout form, sent at the same moment, committed first (Postgres waits on the
             # unique index, then refuses ours): that is a double submit, not a clash of numbers.
-            if order.placement_token is not None:
-                existing = db.session.scalar(sa.select(Order.id).where(Order.placement_token == order.placement_token))
-                if existing is not None:
-                    raise AlreadyPlaced(existing) from None
+            _refuse_if_placed(order.placement_token)
             continue
         savepoint.commit()
         return

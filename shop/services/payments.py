@@ -90,12 +90,9 @@ def _detached_order(order_id: int) -> Order:
     return order
 
 
-def pay_test_order(order_id: int, reference: str) -> bool:
+def pay_test_order(order: Order, reference: str) -> bool:
     """Pay an order on the test-payment page; False when it can no longer be paid (cancelled, expired)."""
-    order = db.session.get(Order, order_id)
-    if order is None:
-        return False
-    return orders.record_payment(order_id, amount_cents=order.total_cents, currency=order.currency,
+    return orders.record_payment(order.id, amount_cents=order.total_cents, currency=order.currency,
                                  reference=reference, provider="test", only_if_pending=True)
 
 
@@ -113,9 +110,9 @@ def sync_payment(reference: str) -> None:
     apply_checkout_session(checkout_session)
 
 
-def cancel_payment(order: Order) -> None:
-    """Close the order's open Checkout Session so it cannot be paid after the shopper cancelled."""
-    reference = order.payment_reference or ""
+def cancel_payment(reference: str | None) -> None:
+    """Close an order's open Checkout Session (its payment reference) so it can no longer be paid."""
+    reference = reference or ""
     if is_test_mode() or not reference.startswith(STRIPE_REFERENCE_PREFIX):
         return
     end_read_transaction()

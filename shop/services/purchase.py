@@ -18,7 +18,6 @@ class Purchase:
     """A placed order and where the shopper goes to pay for it."""
 
     order_id: int
-    number: str
     payment_url: str
     newly_placed: bool  # False when the same checkout form was sent again
 
@@ -41,15 +40,13 @@ def purchase(cart: dict[int, int], details: CheckoutDetails, user_id: int | None
     except BaseException:
         _compensate(order.id)
         raise
-    return Purchase(order.id, order.number, payment_url, newly_placed=True)
+    return Purchase(order.id, payment_url, newly_placed=True)
 
 
 def _compensate(order_id: int) -> None:
     """Release a just-placed order whose payment could not start, so its stock is buyable again."""
-    db.session.rollback()
-    order = db.session.get(Order, order_id)
-    if order is not None:
-        payments.cancel_payment(order)
+    db.session.rollback()  # the failure may have left the session mid-transaction
+    payments.cancel_payment(db.session.scalar(sa.select(Order.payment_reference).where(Order.id == order_id)))
     cancel_order(order_id, "payment could not start")
 
 
@@ -61,11 +58,11 @@ def _resume(order_id: int) -> Purchase:
         raise ShopError("Your checkout expired. Please review your cart and place the order again.")
     if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
         url = url_for("checkout.order_detail", number=order.number, token=order_token(order.number))
-        return Purchase(order.id, order.number, url, newly_placed=False)
+        return Purchase(order.id, url, newly_placed=False)
     if order.status != OrderStatus.PENDING:
         raise ShopError(f"Order {order.number} from this checkout was {order.status}. "
                         "Please review your cart and place the order again.")
-    return Purchase(order.id, order.number, payments.start_payment(order), newly_placed=False)
+    return Purchase(order.id, payments.start_payment(order), newly_placed=False)
 
 
 def release_unpaid_orders(order_ids: Iterable[int], keep_token: str | None = None) -> int:
@@ -73,17 +70,18 @@ def release_unpaid_orders(order_ids: Iterable[int], keep_token: str | None = Non
     wanted = [order_id for order_id in order_ids if isinstance(order_id, int)]
     if not wanted:
         return 0
-    unpaid = list(db.session.scalars(
-        sa.select(Order).where(
+    # Plain rows: each cancellation below ends the transaction, which would reload ORM objects one by one.
+    unpaid = db.session.execute(
+        sa.select(Order.id, Order.number, Order.payment_reference).where(
             Order.id.in_(wanted), Order.status == OrderStatus.PENDING, Order.payment_status == PaymentStatus.UNPAID,
             sa.or_(Order.placement_token.is_(None), Order.placement_token != (keep_token or "")),
         ).order_by(Order.id)
-    ))
+    ).all()
     released = 0
-    for order in unpaid:
+    for order_id, number, reference in unpaid:
         # Close the provider's page first, so the old order cannot be paid while its stock goes back.
-        payments.cancel_payment(order)
-        if cancel_order(order.id, "replaced by a newer checkout from the same browser"):
+        payments.cancel_payment(reference)
+        if cancel_order(order_id, "replaced by a newer checkout from the same browser"):
             released += 1
-            current_app.logger.info("Order %s released: the shopper placed a new order", order.number)
+            current_app.logger.info("Order %s released: the shopper placed a new order", number)
     return released

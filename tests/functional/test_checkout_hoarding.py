@@ -1,6 +1,5 @@
 """Nobody can hoard stock: one order per checkout form, one unpaid order per browser, placements limited."""
 import html
-import threading
 
 import pytest
 import sqlalchemy as sa
@@ -9,6 +8,7 @@ from sqlalchemy.exc import OperationalError
 from shop.extensions import db
 from shop.models import Order, OrderStatus, ProductVariant, StockMovement
 from shop.services import payments
+from tests.concurrency import all_at_once
 from tests.factories import make_product, stock
 from tests.plugins.checkout import payment_reference_of
 from tests.shopper_http import ADDRESS, HttpShopper, hidden_fields
@@ -170,21 +170,15 @@ def test_five_concurrent_clicks_on_place_order_make_one_order(app, gunicorn_shop
     shopper.add_to_cart(slug, kettle, 2)
     fields = hidden_fields(shopper.get("/checkout").text, "/checkout")
     fields.update(ADDRESS, email=shopper.email, place="Place order and pay")
-    start = threading.Barrier(5)
-    locations: list[str] = []
 
-    def click() -> None:
+    def click(index: int, together) -> str:
         browser = shopper.http.__class__()
         browser.cookies.update(shopper.http.cookies)
-        start.wait(timeout=30)
+        together()
         response = browser.post(shop.url + "/checkout", data=fields, allow_redirects=False, timeout=30)
-        locations.append(f"{response.status_code} {response.headers.get('Location')}")
+        return f"{response.status_code} {response.headers.get('Location')}"
 
-    clicks = [threading.Thread(target=click) for _ in range(5)]
-    for thread in clicks:
-        thread.start()
-    for thread in clicks:
-        thread.join(timeout=60)
+    locations = all_at_once(5, click)
 
     assert len(locations) == 5 and len(set(locations)) == 1, locations
     assert locations[0].startswith("303 ") and "/checkout/test-payment/" in locations[0]

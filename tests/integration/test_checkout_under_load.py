@@ -2,13 +2,12 @@
 
 Run with both of the README's process models, on SQLite and (with TEST_DATABASE_URL) Postgres.
 """
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, OrderStatus, PaymentStatus, ProductVariant
+from tests.concurrency import all_at_once
 from tests.factories import make_product
 from tests.shopper_http import HttpShopper
 
@@ -20,32 +19,20 @@ GENEROUS_LIMITS = {"SHOP_CHECKOUT_LIMIT_PER_IP": "1000 per minute", "SHOP_CHECKO
 def buy_all_at_once(base_url: str, slug: str, variant_id: int, quantity: int) -> list[HttpShopper]:
     """Let every buyer fill a cart, then place and pay at the same moment; return the shoppers."""
     shoppers = [HttpShopper(base_url, f"buyer{index}@example.com") for index in range(BUYERS)]
-    outcomes: dict[int, str] = {}
-    ready = threading.Barrier(BUYERS)
 
-    def shop(index: int) -> None:
+    def shop(index: int, together) -> str:
         shopper = shoppers[index]
-        try:
-            shopper.add_to_cart(slug, variant_id, quantity)
-            ready.wait(timeout=60)
-            placed = shopper.place_order()
-            location = placed.headers.get("Location", "")
-            if placed.status_code == 303 and "/checkout/test-payment/" in location:
-                paid = shopper.pay(location)
-                outcomes[index] = "paid" if "/checkout/success" in paid.url else f"not paid: {paid.status_code}"
-            else:
-                outcomes[index] = "refused" if placed.status_code == 302 else f"error: {placed.status_code}"
-        except Exception as error:  # collected and asserted below
-            outcomes[index] = f"exception: {error!r}"
+        shopper.add_to_cart(slug, variant_id, quantity)
+        together()
+        placed = shopper.place_order()
+        location = placed.headers.get("Location", "")
+        if placed.status_code == 303 and "/checkout/test-payment/" in location:
+            paid = shopper.pay(location)
+            return "paid" if "/checkout/success" in paid.url else f"not paid: {paid.status_code}"
+        return "refused" if placed.status_code == 302 else f"error: {placed.status_code}"
 
-    threads = [threading.Thread(target=shop, args=(index,)) for index in range(BUYERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a buyer hung"
-    for index, shopper in enumerate(shoppers):
-        shopper.outcome = outcomes.get(index, "no outcome")
+    for shopper, outcome in zip(shoppers, all_at_once(BUYERS, shop), strict=True):
+        shopper.outcome = outcome if isinstance(outcome, str) else f"exception: {outcome!r}"
     return shoppers
 
 

@@ -1,5 +1,4 @@
 """A coupon with a usage limit is never used more often than the limit, however many shoppers race."""
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -9,6 +8,7 @@ from shop.models import Coupon, CouponKind, Order
 from shop.models.base import now_utc
 from shop.services import ShopError
 from shop.services.orders import place_order, record_payment, release_expired_reservations
+from tests.concurrency import all_at_once
 from tests.factories import make_product
 
 SHOPPERS = 12
@@ -34,27 +34,18 @@ def times_used() -> int:
 def test_racing_shoppers_never_use_a_coupon_past_its_limit(app, details):
     variant_id = make_product("Sale Scarf", stock=100).variants[0].id
     make_limited_coupon()
-    results: list[object] = [None] * SHOPPERS
-    start = threading.Barrier(SHOPPERS)
 
-    def shop(index: int) -> None:
+    def shop(index: int, together) -> bool:
         with app.app_context():
-            start.wait()
+            together()
             try:
                 order = place_order({variant_id: 1}, details(email=f"r{index}@example.com", coupon_code="first3"),
                                     None)
-                results[index] = pay(order.id)
-            except Exception as error:  # collected and asserted below
-                results[index] = error
+                return pay(order.id)
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=shop, args=(index,)) for index in range(SHOPPERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung"
+    results = all_at_once(SHOPPERS, shop)
 
     assert results.count(True) == LIMIT, results
     refusals = [result for result in results if result is not True]

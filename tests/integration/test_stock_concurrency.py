@@ -1,12 +1,11 @@
 """Many shoppers racing for the last units: exactly the stock is sold, never more."""
-import threading
-
 import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, StockMovement
 from shop.services.orders import OutOfStock, place_order
+from tests.concurrency import all_at_once
 from tests.factories import make_product, stock
 
 SHOPPERS = 12
@@ -14,25 +13,15 @@ SHOPPERS = 12
 
 def race(app, carts: list[dict[int, int]], details) -> list[object]:
     """Place every cart at once, each in its own thread and app context; return order ids or errors."""
-    results: list[object] = [None] * len(carts)
-    start = threading.Barrier(len(carts))
-
-    def shop(index: int) -> None:
+    def shop(index: int, together) -> int:
         with app.app_context():
-            start.wait()
+            together()
             try:
-                results[index] = place_order(carts[index], details(email=f"racer{index}@example.com"), None).id
-            except Exception as error:  # collected and asserted below
-                results[index] = error
+                return place_order(carts[index], details(email=f"racer{index}@example.com"), None).id
             finally:
                 db.session.remove()
 
-    threads = [threading.Thread(target=shop, args=(index,)) for index in range(len(carts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung"
+    results = all_at_once(len(carts), shop)
     # End the test's own read transaction: on SQLite it would keep seeing the stock from before the race.
     db.session.rollback()
     return results

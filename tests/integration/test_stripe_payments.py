@@ -181,7 +181,7 @@ def test_cancel_payment_expires_the_open_session(app, stripe_api, full_order):
     start(app, full_order.id)
 
     with app.test_request_context():
-        payments.cancel_payment(db.session.get(Order, full_order.id))
+        payments.cancel_payment(db.session.get(Order, full_order.id).payment_reference)
 
     assert stripe_api.only_session()["status"] == "expired"
 
@@ -191,7 +191,7 @@ def test_cancel_payment_survives_stripe_being_down(app, stripe_api, full_order):
     stripe_api.fail_with(500)
 
     with app.test_request_context():
-        payments.cancel_payment(db.session.get(Order, full_order.id))
+        payments.cancel_payment(db.session.get(Order, full_order.id).payment_reference)
 
     assert stripe_api.only_session()["status"] == "open"
 
