@@ -137,7 +137,9 @@ def register_commands(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    """Add the money filter and the values every page's header needs."""
-    from shop.core.templating import register
+    """Add the money filter, the values every page's header needs, and the admin navigation."""
+    from shop.admin import sections
+    from shop.core import templating
 
-    register(app)
+    templating.register(app)
+    sections.register(app)

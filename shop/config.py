@@ -20,6 +20,8 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None means an SQLite file in the instance folder
     "MEDIA_PATH": None,  # None means <instance>/media
     "PRODUCTS_PER_PAGE": 24,
+    "LOW_STOCK_THRESHOLD": 5,  # at or below this many left, admin pages flag a variant as low on stock
+    "MAX_UPLOAD_MB": 8,  # largest image an admin may upload, per file
     "RESERVATION_MINUTES": 60,
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
@@ -53,7 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # A whole request: several images at once, or a catalogue CSV. Werkzeug spools files to disk,
+    # and still caps ordinary form fields at MAX_FORM_MEMORY_SIZE (500 KB).
+    "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
 }
 
 

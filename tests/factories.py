@@ -12,6 +12,8 @@ from shop.models import (
     OrderItem,
     Product,
     ProductImage,
+    ProductOption,
+    ProductOptionValue,
     ProductVariant,
     User,
 )
@@ -83,7 +85,10 @@ def make_product(name: str | None = None, category: Category | None = None, pric
                  stock: int = 10, variants: list[dict] | None = None, images: int = 1,
                  is_active: bool = True, is_featured: bool = False, brand: Brand | None = None,
                  compare_at_cents: int | None = None) -> Product:
-    """Make a product with one variant (or the given ones) and placeholder image rows."""
+    """Make a product with one variant (or the given ones) and placeholder image rows.
+
+    A variant spec may name its "size" and "colour": they become the product's options Size and Colour.
+    """
     n = _next()
     name = name or f"Product {n}"
     category = category or make_category()
@@ -94,12 +99,22 @@ def make_product(name: str | None = None, category: Category | None = None, pric
     )
     db.session.add(product)
     db.session.flush()
-    for position, spec in enumerate(variants or [{}]):
+    specs = variants or [{}]
+    option_names = [name for name in ("size", "colour") if any(spec.get(name) for spec in specs)]
+    for position, option_name in enumerate(option_names):
+        option = ProductOption(product_id=product.id, position=position, name=option_name.title())
+        db.session.add(option)
+        db.session.flush()
+        seen = dict.fromkeys(spec.get(option_name, "") for spec in specs if spec.get(option_name))
+        db.session.add_all(ProductOptionValue(option_id=option.id, value=value, position=index)
+                           for index, value in enumerate(seen))
+    for position, spec in enumerate(specs):
         values = {
-            "sku": f"SKU-{n}-{position}", "size": "", "colour": "", "price_cents": price_cents,
+            "sku": f"SKU-{n}-{position}", "price_cents": price_cents,
             "compare_at_cents": compare_at_cents, "stock": stock, "position": position,
         }
-        values.update(spec)
+        chosen = {f"option{index + 1}": spec.get(name, "") for index, name in enumerate(option_names)}
+        values.update({key: value for key, value in spec.items() if key not in ("size", "colour")}, **chosen)
         db.session.add(ProductVariant(product_id=product.id, **values))
     for position in range(images):
         db.session.add(ProductImage(product_id=product.id, filename=f"test/{n}-{position}.png",

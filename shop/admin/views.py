@@ -1,9 +1,10 @@
-"""Admin pages; every route here is for is_admin users only."""
+"""The admin gate and the landing page."""
 from flask import abort, render_template
 from flask_login import current_user
 
 from shop.admin import bp
 from shop.extensions import login_manager
+from shop.services.admin_overview import low_stock_threshold, overview
 
 
 @bp.before_request
@@ -18,6 +19,6 @@ def require_admin():
 
 @bp.get("/")
 def index():
-    """Show the admin landing page."""
-    return render_template("admin/index.html")
+    """Show today's orders, what needs a person, and what is running out."""
+    return render_template("admin/index.html", overview=overview(), threshold=low_stock_threshold())
 

@@ -1,7 +1,18 @@
 """Every mapped model, imported so metadata and migrations see them all."""
-from shop.models.catalog import Brand, Category, Product, ProductImage, ProductVariant
+from shop.models.audit import AuditRecord
+from shop.models.catalog import (
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductOption,
+    ProductOptionValue,
+    ProductSlugRedirect,
+    ProductSpecification,
+    ProductVariant,
+)
 from shop.models.commerce import Coupon, CouponKind, ShippingMethod, TaxRate
-from shop.models.inventory import StockMovement, StockReason
+from shop.models.inventory import ADJUSTMENT_REASONS, StockMovement, StockReason
 from shop.models.lists import SavedItem, WishlistItem
 from shop.models.order import Order, OrderItem, OrderStatus, PaymentStatus
 from shop.models.outbox import OutboxEmail
@@ -9,7 +20,9 @@ from shop.models.payment import PaymentEvent
 from shop.models.user import Address, User, UserSession
 
 __all__ = [
-    "Address", "Brand", "Category", "Coupon", "CouponKind", "Order", "OrderItem", "OrderStatus",
-    "OutboxEmail", "PaymentEvent", "PaymentStatus", "Product", "ProductImage", "ProductVariant",
+    "ADJUSTMENT_REASONS", "Address", "AuditRecord", "Brand", "Category", "Coupon", "CouponKind", "Order",
+    "OrderItem", "OrderStatus",
+    "OutboxEmail", "PaymentEvent", "PaymentStatus", "Product", "ProductImage",
+    "ProductOption", "ProductOptionValue", "ProductSlugRedirect", "ProductSpecification", "ProductVariant",
     "SavedItem", "ShippingMethod", "StockMovement", "StockReason", "TaxRate", "User", "UserSession", "WishlistItem",
 ]

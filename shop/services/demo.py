@@ -16,6 +16,8 @@ from shop.models import (
     CouponKind,
     Product,
     ProductImage,
+    ProductOption,
+    ProductOptionValue,
     ProductVariant,
     ShippingMethod,
 )
@@ -104,12 +106,21 @@ def _load_demo_catalogue(product_count: int) -> str:
         ids = db.session.execute(
             sa.insert(Product).returning(Product.id, Product.slug, sort_by_parameter_order=True), batch
         ).all()
-        variant_rows, image_rows = [], []
+        variant_rows, image_rows, option_rows = [], [], []
         for product_id, slug in ids:
             leaf, specs = variant_plan[slug]
+            option_names = [name for name in ("Size", "Colour") if any(spec[name] for spec in specs)]
+            for position, option_name in enumerate(option_names):
+                values = list(dict.fromkeys(spec[option_name] for spec in specs))
+                option_rows.append(((product_id, position, option_name), values))
             for position, spec in enumerate(specs):
-                variant_rows.append({"product_id": product_id, "position": position, **spec})
-            colours = list(dict.fromkeys(spec["colour"] for spec in specs)) or ["Black"]
+                chosen = [spec[option_name] for option_name in option_names] + ["", ""]
+                variant_rows.append({
+                    "product_id": product_id, "position": position, "sku": spec["sku"],
+                    "price_cents": spec["price_cents"], "compare_at_cents": spec["compare_at_cents"],
+                    "stock": spec["stock"], "option1": chosen[0], "option2": chosen[1], "option3": chosen[2],
+                })
+            colours = list(dict.fromkeys(spec["Colour"] for spec in specs)) or ["Black"]
             for position, colour in enumerate(colours[:3]):
                 image_rows.append({
                     "product_id": product_id,
@@ -118,9 +129,25 @@ def _load_demo_catalogue(product_count: int) -> str:
                     "position": position,
                 })
         db.session.execute(sa.insert(ProductVariant), variant_rows)
+        _insert_options(option_rows)
         db.session.execute(sa.insert(ProductImage), image_rows)
         created += len(batch)
     return f"Demo catalogue ready: {created} products added, {len(existing)} already there."
+
+
+def _insert_options(option_rows: list[tuple[tuple[int, int, str], list[str]]]) -> None:
+    if not option_rows:
+        return
+    option_ids = db.session.execute(
+        sa.insert(ProductOption).returning(ProductOption.id, sort_by_parameter_order=True),
+        [{"product_id": product_id, "position": position, "name": name}
+         for (product_id, position, name), _ in option_rows],
+    ).scalars().all()
+    db.session.execute(sa.insert(ProductOptionValue), [
+        {"option_id": option_id, "value": value, "position": position}
+        for option_id, (_, values) in zip(option_ids, option_rows, strict=True)
+        for position, value in enumerate(values)
+    ])
 
 
 def _variant_specs(rng: random.Random, leaf: str, number: int) -> list[dict]:
@@ -141,8 +168,8 @@ def _variant_specs(rng: random.Random, leaf: str, number: int) -> list[dict]:
             price = base_price + (500 if size in {"XL", "44"} else 0)
             specs.append({
                 "sku": f"D{number:05d}-{colour[:3].upper()}-{(size or 'OS').replace(' ', '')}",
-                "size": size,
-                "colour": colour,
+                "Size": size,
+                "Colour": colour,
                 "price_cents": price,
                 "compare_at_cents": price + price // 4 if on_sale else None,
                 "stock": stock,

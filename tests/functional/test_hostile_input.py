@@ -54,16 +54,18 @@ SHARP_JUNK = ["x" * 100_000, str(2**63), "9" * 4400, "\x00", "²", "💥"]
 QUERY_NAMES = ["page", "sort", "q", "variant", "next", "session_id", "token", "attention"]
 
 
+def _form_modules():
+    """Yield every forms module: shop/<blueprint>/forms.py and each module of a forms package."""
+    for module in pkgutil.walk_packages(shop.__path__, "shop."):
+        parts = module.name.split(".")
+        if parts[-1] == "forms" or (len(parts) > 1 and parts[-2] == "forms"):
+            yield importlib.import_module(module.name)
+
+
 def _form_field_names() -> list[str]:
-    """Return every field name declared by a form class in shop/<blueprint>/forms.py."""
+    """Return every field name declared by a form class in the shop's forms modules."""
     names = {"csrf_token"}
-    for package in pkgutil.iter_modules(shop.__path__):
-        if not package.ispkg:
-            continue
-        try:
-            module = importlib.import_module(f"shop.{package.name}.forms")
-        except ModuleNotFoundError:
-            continue
+    for module in _form_modules():
         for value in vars(module).values():
             if isinstance(value, type):
                 names.update(name for name in dir(value) if isinstance(getattr(value, name, None), UnboundField))

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Category, Coupon, Product, ProductImage, ProductVariant, ShippingMethod, User
+from shop.models import Category, Coupon, Product, ProductImage, ProductOption, ProductVariant, ShippingMethod, User
 from shop.services.passwords import verify_password
 
 
@@ -21,7 +21,9 @@ def test_seed_demo_builds_a_believable_catalogue_once(app, runner):
     assert {v.stock for v in variants} & {0}, "some variants are out of stock"
     assert any(0 < v.stock <= 4 for v in variants), "some are low"
     assert any(v.compare_at_cents for v in variants), "some are on sale"
-    assert any(v.size for v in variants) and any(v.colour for v in variants)
+    option_names = set(db.session.scalars(sa.select(ProductOption.name)))
+    assert option_names == {"Size", "Colour"}
+    assert any(v.option1 and v.option2 for v in variants), "clothes come in sizes and colours"
     image = db.session.scalar(sa.select(ProductImage))
     with open(f"{app.config['MEDIA_PATH']}/{image.filename}", "rb") as handle:
         assert handle.read(8) == b"\x89PNG\r\n\x1a\n"

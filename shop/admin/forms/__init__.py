@@ -1,0 +1,1 @@
+"""The back office's forms, one module per section (products, categories, inventory...)."""

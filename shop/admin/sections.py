@@ -1,0 +1,41 @@
+"""The admin navigation: its sections, and which one the current page belongs to."""
+from dataclasses import dataclass
+
+from flask import Flask, current_app, request
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    label: str
+    endpoint: str
+    modules: tuple[str, ...]  # the shop.admin route modules whose pages belong to it
+
+
+SECTIONS = (
+    Section("dashboard", "Dashboard", "admin.index", ("views",)),
+    Section("orders", "Orders", "admin.orders", ("orders",)),
+    Section("products", "Products", "admin.products", ("products", "images")),
+    Section("categories", "Categories", "admin.categories", ("categories",)),
+    Section("brands", "Brands", "admin.brands", ("brands",)),
+    Section("inventory", "Inventory", "admin.inventory", ("inventory",)),
+    Section("transfer", "Import/Export", "admin.catalogue_transfer", ("transfer",)),
+)
+
+
+def current_section() -> str | None:
+    """Return the name of the section the requested admin page belongs to."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    module = getattr(view, "__module__", "").rpartition(".")[2]
+    return next((section.name for section in SECTIONS if module in section.modules), None)
+
+
+def register(app: Flask) -> None:
+    """Give admin templates the sections that have pages, and the current one."""
+
+    @app.context_processor
+    def admin_navigation():
+        if not (request.blueprint or "").startswith("admin"):
+            return {}
+        sections = [section for section in SECTIONS if section.endpoint in current_app.view_functions]
+        return {"admin_sections": sections, "admin_current_section": current_section()}
