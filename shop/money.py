@@ -26,3 +26,34 @@ def format_money(amount: int | None, currency: str) -> str:
     major, minor = divmod(amount, 100)
     return f"{sign}{symbol}{major:,}.{minor:02d}"
 
+
+
+MAX_AMOUNT = 10**9  # minor units: ten million dollars, far beyond any price and within a 32-bit column
+
+
+def parse_money(text: str, currency: str) -> int:
+    """Return an amount typed by a person ("1,234.5", "19.99", "$7") in integer minor units.
+
+    Raise ValueError with a message fit to show next to the field. No floats: the digits are
+    read as text, so 0.1 + 0.2 never happens.
+    """
+    currency = currency.lower()
+    cleaned = text.strip().replace(",", "").replace(" ", "")
+    symbol = SYMBOLS.get(currency, "").strip()
+    if symbol and cleaned.startswith(symbol):
+        cleaned = cleaned[len(symbol):]
+    decimals = 0 if minor_units_per_major(currency) == 1 else 2
+    example = "1250" if decimals == 0 else "12.50"
+    whole, _, fraction = cleaned.partition(".")
+    if (not whole and not fraction) or not (whole or "0").isascii() or not (whole or "0").isdigit() \
+            or (fraction and not (fraction.isascii() and fraction.isdigit())) or cleaned.count(".") > 1:
+        raise ValueError(f"Enter an amount like {example}.")
+    if len(fraction) > decimals:
+        raise ValueError(f"{currency.upper()} amounts have at most {decimals} decimal places." if decimals
+                         else f"{currency.upper()} amounts are whole numbers.")
+    if len(whole) > 12:
+        raise ValueError("That amount is too large.")
+    cents = int(whole or "0") * minor_units_per_major(currency) + int((fraction or "0").ljust(decimals, "0") or "0")
+    if cents > MAX_AMOUNT:
+        raise ValueError("That amount is too large.")
+    return cents

@@ -3,6 +3,7 @@
 An upload is stored under a key the shop chooses (never the uploaded file's name), as
 renditions named <key>-<rendition>.<format> in the media folder.
 """
+import contextlib
 import os
 
 from flask import current_app
@@ -25,7 +26,5 @@ def delete_files(keys) -> None:
             continue
         for rendition in RENDITIONS:
             for fmt in FORMATS:
-                try:
+                with contextlib.suppress(FileNotFoundError):
                     os.remove(os.path.join(folder, rendition_name(key, rendition, fmt)))
-                except FileNotFoundError:
-                    pass

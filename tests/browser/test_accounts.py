@@ -45,7 +45,7 @@ def test_register_log_out_log_in_reset_addresses_and_delete(live_url, page, deli
     page.get_by_label("Repeat the password").fill(PASSWORD)
     follow(page.get_by_role("button", name="Create account"))
     assert "Your account is ready." in page.content()
-    assert page.get_by_role("link", name="Nora New").is_visible()
+    assert page.get_by_role("link", name="Your account (Nora New)").is_visible()
 
     follow(page.get_by_role("button", name="Log out"))
     assert "You have been logged out." in page.content()
@@ -70,7 +70,7 @@ def test_register_log_out_log_in_reset_addresses_and_delete(live_url, page, deli
     log_in(page, live_url, "nora@example.com", NEW_PASSWORD)
     assert "Welcome back" in page.content()
 
-    follow(page.get_by_role("link", name="Nora New"))
+    follow(page.get_by_role("link", name="Your account (Nora New)"))
     follow(page.get_by_role("link", name="Addresses"))
     for line1, city in (("12 Elm Road", "Leeds"), ("3 Oak Lane", "York")):
         follow(page.get_by_role("link", name="Add an address"))

@@ -33,7 +33,7 @@ def users():
 def logged_in_as(client) -> str | None:
     """Return the name in the header's account link, or None when logged out."""
     page = client.get("/").get_data(as_text=True)
-    match = re.search(r'<a href="/account">([^<]*)</a>', page)
+    match = re.search(r'<a href="/account" aria-label="Your account \(([^"]*)\)">Account</a>', page)
     return match.group(1) if match else None
 
 
