@@ -1,10 +1,10 @@
 """Admin order pages: the list with a needs-attention filter, one order, refund and fulfil."""
 from flask import flash, redirect, render_template, request, url_for
 
-from shop.admin import bp
+from shop.admin import bp, listing
 from shop.core.outcomes import flash_refusals, load_or_404
-from shop.core.params import page_number
-from shop.services.orders import all_orders, fulfil_order, order_with_items, stock_movements
+from shop.models import OrderStatus
+from shop.services.orders import ORDER_SORTS, all_orders, fulfil_order, order_with_items, stock_movements
 from shop.services.payments import refund_order
 
 ORDERS_PER_PAGE = 50
@@ -12,10 +12,16 @@ ORDERS_PER_PAGE = 50
 
 @bp.get("/orders")
 def orders():
-    """List orders, newest first; ?attention=1 shows only those that need a person."""
+    """List orders: search by number or email, filter by status or ?attention=1, sort."""
     attention = request.args.get("attention") == "1"
-    pagination = all_orders(page_number(), ORDERS_PER_PAGE, needs_attention=attention)
-    return render_template("admin/orders.html", pagination=pagination, attention=attention)
+    term = listing.search_term()
+    status = listing.choice("status", tuple(OrderStatus))
+    sort = listing.choice("sort", ORDER_SORTS, "newest")
+    pagination = all_orders(listing.page(), ORDERS_PER_PAGE, needs_attention=attention, term=term, status=status,
+                            sort=sort)
+    return render_template("admin/orders.html", pagination=pagination, attention=attention, term=term,
+                           status=status, sort=sort, sorts=ORDER_SORTS,
+                           statuses={"": "Any status", **{value: value.title() for value in OrderStatus}})
 
 
 @bp.get("/orders/<id:order_id>")

@@ -118,3 +118,34 @@ def test_order_list_query_count_does_not_grow(client, admin, count_queries, lamp
     with count_queries() as many:
         assert client.get("/admin/orders").status_code == 200
     assert len(few) == len(many) <= 5
+
+
+def test_the_list_searches_filters_sorts_and_keeps_filters_across_pages(client, admin, count_queries):
+    product = make_product("Mug", price_cents=900, stock=500)
+    for n in range(55):
+        make_order(variant=product.variants[0], quantity=1 + n % 3, email=f"buyer{n}@example.com",
+                   status="paid" if n % 2 else "pending")
+    special = make_order(variant=product.variants[0], email="zoe@example.com", status="refunded")
+    db.session.commit()
+
+    found = text(client.get(f"/admin/orders?q={special.number.lower()}"))
+    assert special.number in found and "1 order</p>" in found
+    assert "zoe@example.com" in text(client.get("/admin/orders?q=ZOE"))
+    refunded = text(client.get("/admin/orders?status=refunded"))
+    assert "zoe@example.com" in refunded and "buyer1@example.com" not in refunded
+
+    paid = text(client.get("/admin/orders?status=paid&sort=total_desc"))
+    assert "27 orders</p>" in paid
+    pending = text(client.get("/admin/orders?status=pending"))
+    assert "28 orders</p>" in pending
+    everything = text(client.get("/admin/orders?sort=oldest"))
+    assert "56 orders · page 1 of 2" in everything
+    assert 'href="/admin/orders?sort=oldest&amp;page=2"' in client.get("/admin/orders?sort=oldest").get_data(
+        as_text=True)
+    assert "No orders match these filters." in text(client.get("/admin/orders?q=nobody"))
+
+    with count_queries() as few:
+        client.get("/admin/orders?per_page=5&q=buyer")
+    with count_queries() as many:
+        client.get("/admin/orders?sort=oldest")
+    assert len(few) == len(many)
