@@ -1,7 +1,7 @@
 """The admin navigation: its sections, and which one the current page belongs to."""
 from dataclasses import dataclass
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def admin_navigation():
-        if not (request.blueprint or "").startswith("admin"):
+        # Emails rendered by the outbox thread or a command have no request.
+        if not has_request_context() or not (request.blueprint or "").startswith("admin"):
             return {}
         sections = [section for section in SECTIONS if section.endpoint in current_app.view_functions]
         return {"admin_sections": sections, "admin_current_section": current_section()}
