@@ -1,9 +1,13 @@
 """Shoppers' catalogue pages: home, categories, search, product pages."""
-from flask import abort, current_app, render_template, request
+from dataclasses import dataclass
+
+from flask import abort, current_app, redirect, render_template, request, url_for
 
 from shop.catalog import bp
 from shop.core.params import page_number
+from shop.models import ProductOption, ProductVariant
 from shop.services import catalog as queries
+from shop.services.rich_text import first_sentence
 
 
 def _sort_arg() -> str:
@@ -46,12 +50,63 @@ def search():
 
 @bp.get("/products/<slug>")
 def product(slug: str):
-    """Show a product with its variants; the variant comes from ?variant= so it works without JS."""
+    """Show a product with its variants; the variant comes from ?variant= so it works without JS.
+
+    An old slug of a renamed product answers with a permanent redirect to the current one.
+    """
     item = queries.product_detail(slug)
-    if item is None or not item.variants:
+    if item is None:
+        current = queries.renamed_product_slug(slug)
+        if current is None:
+            abort(404)
+        return redirect(url_for("catalog.product", slug=current, variant=request.args.get("variant")), 301)
+    variants = [variant for variant in item.variants if variant.is_active]
+    if not variants:
         abort(404)
     requested = request.args.get("variant", "")
-    selected = next((v for v in item.variants if str(v.id) == requested), None)
+    selected = next((v for v in variants if str(v.id) == requested), None)
     if selected is None:
-        selected = next((v for v in item.variants if v.stock > 0), item.variants[0])
-    return render_template("catalog/product.html", product=item, selected=selected)
+        selected = next((v for v in variants if v.stock > 0), variants[0])
+    images = sorted(item.images, key=lambda image: image.id != selected.image_id)  # the variant's own first
+    return render_template(
+        "catalog/product.html", product=item, selected=selected, variants=variants, images=images,
+        picker=variant_picker(item.options, variants, selected),
+        meta_description=item.meta_description or first_sentence(item.description),
+    )
+
+
+@dataclass
+class PickerValue:
+    """One value of an option on the product page: where its link leads and how it is marked."""
+
+    value: str
+    variant: ProductVariant | None  # what the link selects; None when no active variant has this value
+    selected: bool
+    exact: bool  # the link keeps the other options as chosen (else it changes them to what exists)
+
+
+@dataclass
+class PickerOption:
+    name: str
+    values: list[PickerValue]
+
+
+def variant_picker(options: list[ProductOption], variants: list[ProductVariant],
+                   selected: ProductVariant) -> list[PickerOption]:
+    """Return each option's values as links: to the variant with that value and the other options as
+    selected when that combination is sold, else to the first variant that has the value."""
+    by_values = {variant.option_values: variant for variant in reversed(variants)}
+    picker = []
+    for option in sorted(options, key=lambda o: o.position):
+        position = option.position
+        values = []
+        for value_row in option.values:
+            wanted = list(selected.option_values)
+            wanted[position] = value_row.value
+            exact = by_values.get((wanted[0], wanted[1], wanted[2]))
+            target = exact or next((v for v in variants if v.option_values[position] == value_row.value), None)
+            values.append(PickerValue(value=value_row.value, variant=target,
+                                      selected=selected.option_values[position] == value_row.value,
+                                      exact=exact is not None))
+        picker.append(PickerOption(option.name, values))
+    return picker

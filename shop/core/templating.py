@@ -6,6 +6,7 @@ from shop.checkout.countries import country_name
 from shop.extensions import db
 from shop.models import Order, OrderStatus, PaymentStatus
 from shop.money import format_money
+from shop.services.rich_text import render_markdown
 
 
 def order_status_label(order: Order) -> str:
@@ -20,9 +21,10 @@ def order_status_label(order: Order) -> str:
 
 
 def register(app: Flask) -> None:
-    """Add the money and order-status filters, the status enums, country names and the header context."""
+    """Add the money, order-status and markdown filters, the status enums, country names and the header context."""
     app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus, country_name=country_name)
     app.add_template_filter(order_status_label, "order_status")
+    app.add_template_filter(render_markdown, "markdown")
 
     @app.template_filter("money")
     def money_filter(cents: int | None, currency: str | None = None) -> str:

@@ -154,7 +154,7 @@ def load_variants(variant_ids) -> dict[int, ProductVariant]:
 def load_cart(session: MutableMapping) -> Cart:
     """Reconcile the session cart with the database in two queries and store the cleaned cart.
 
-    Lines whose product is gone, deactivated or sold out are removed, quantities above stock are
+    Lines whose product or variant is gone, deactivated or sold out are removed, quantities above stock are
     lowered, and price changes since the shopper last saw the cart are reported once.
     """
     raw = session.get(CART_KEY)
@@ -175,7 +175,7 @@ def load_cart(session: MutableMapping) -> Cart:
             continue
         product = variant.product
         name = item_name(product.name, variant.label)
-        if not product.is_active:
+        if not (product.is_active and variant.is_active):
             cart.notices.append(f"{name} is no longer sold and was removed from your cart.")
             continue
         if variant.stock <= 0:
@@ -220,7 +220,7 @@ def put_in_cart(session: MutableMapping, variant: ProductVariant, quantity: int)
     """Add units of a variant to the session cart within the stock, quantity and line limits."""
     product = variant.product
     name = item_name(product.name, variant.label)
-    if not product.is_active:
+    if not (product.is_active and variant.is_active):
         raise ShopError(f"Sorry, {name} is no longer sold.")
     if variant.stock <= 0:
         raise ShopError(f"Sorry, {name} is sold out.")
@@ -268,7 +268,7 @@ def update_quantity(session: MutableMapping, variant_id: int, quantity: int) -> 
     if quantity == 0:
         return remove_from_cart(session, variant_id)
     variant = load_variants([variant_id]).get(variant_id)
-    if variant is None or not variant.product.is_active or variant.stock <= 0:
+    if variant is None or not (variant.product.is_active and variant.is_active) or variant.stock <= 0:
         del cart[variant_id]
         write_cart(session, cart)
         name = "That item" if variant is None else item_name(variant.product.name, variant.label)

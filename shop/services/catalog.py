@@ -2,10 +2,10 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from shop.extensions import db
-from shop.models import Category, Product, ProductImage, ProductVariant
+from shop.models import Category, Product, ProductImage, ProductOption, ProductSlugRedirect, ProductVariant
 
 SORTS = {
     "newest": "Newest",
@@ -100,7 +100,7 @@ def _min_price():
     # Correlated and served by the (product_id, price_cents) index: one seek per product.
     return (
         sa.select(sa.func.min(ProductVariant.price_cents))
-        .where(ProductVariant.product_id == Product.id)
+        .where(ProductVariant.product_id == Product.id, ProductVariant.is_active.is_(True))
         .correlate(Product)
         .scalar_subquery()
     )
@@ -129,7 +129,7 @@ def _cards(products: list[Product]) -> list[ProductCard]:
                 sa.func.max(ProductVariant.compare_at_cents).label("compare_at"),
                 sa.func.max(ProductVariant.stock).label("max_stock"),
             )
-            .where(ProductVariant.product_id.in_(ids))
+            .where(ProductVariant.product_id.in_(ids), ProductVariant.is_active.is_(True))
             .group_by(ProductVariant.product_id)
         )
     }
@@ -138,7 +138,7 @@ def _cards(products: list[Product]) -> list[ProductCard]:
     for product in products:
         row = summary.get(product.id)
         if row is None:
-            continue  # a product without variants cannot be bought, so it is not listed
+            continue  # a product without active variants cannot be bought, so it is not listed
         cards.append(
             ProductCard(
                 product=product,
@@ -215,14 +215,28 @@ def featured_products(limit: int = 8) -> list[ProductCard]:
 
 
 def product_detail(slug: str) -> Product | None:
-    """Return an active product with its brand, category, variants and images loaded."""
+    """Return an active product with its brand, category, variants, options, specifications and images loaded.
+
+    Its inactive variants are loaded too: the page shows only the active ones.
+    """
     return db.session.scalar(
         sa.select(Product)
         .where(Product.slug == slug, Product.is_active.is_(True))
         .options(
+            joinedload(Product.brand),
+            joinedload(Product.category),
             selectinload(Product.variants),
             selectinload(Product.images),
-            selectinload(Product.brand),
-            selectinload(Product.category),
+            selectinload(Product.options).selectinload(ProductOption.values),
+            selectinload(Product.specifications),
         )
+    )
+
+
+def renamed_product_slug(old_slug: str) -> str | None:
+    """Return the current slug of the active product that used to have old_slug, or None."""
+    return db.session.scalar(
+        sa.select(Product.slug)
+        .join(ProductSlugRedirect, ProductSlugRedirect.product_id == Product.id)
+        .where(ProductSlugRedirect.old_slug == old_slug, Product.is_active.is_(True))
     )

@@ -79,7 +79,7 @@ def load_lines(cart: dict[int, int]) -> tuple[list[PricedLine], list[int]]:
     rows = db.session.execute(
         sa.select(ProductVariant, Product.name)
         .join(Product, Product.id == ProductVariant.product_id)
-        .where(ProductVariant.id.in_(list(cart)), Product.is_active.is_(True))
+        .where(ProductVariant.id.in_(list(cart)), Product.is_active.is_(True), ProductVariant.is_active.is_(True))
         .order_by(ProductVariant.id)
     ).all()
     lines = [

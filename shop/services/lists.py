@@ -41,7 +41,7 @@ class SavedLine:
 
     @property
     def available(self) -> bool:
-        return self.product.is_active and self.variant.stock > 0
+        return self.product.is_active and self.variant.is_active and self.variant.stock > 0
 
 
 @dataclass
@@ -56,7 +56,7 @@ class WishlistEntry:
     def buyable_variants(self) -> list[ProductVariant]:
         if not self.product.is_active:
             return []
-        return [variant for variant in self.product.variants if variant.stock > 0]
+        return [variant for variant in self.product.variants if variant.is_active and variant.stock > 0]
 
 
 @contextmanager

@@ -147,6 +147,7 @@ class World:
             "reference": [self.own_reference, self.other_reference],
             "token": [self.reset_token],
             "filename": [self.media_file],
+            "product_id": [self.product_id],
         }
         return [str(value) for value in by_argument.get(argument, ["1"])]
 
