@@ -5,7 +5,9 @@ parameters with hostile values and other shoppers' ids, and sends junk query str
 bodies (every field name of every form in shop/*/forms.py) as an anonymous visitor, a logged-in
 shopper and an admin. Failures are collected and reported together, one line per request.
 """
+import html
 import importlib
+import io
 import logging
 import pkgutil
 import re
@@ -21,12 +23,13 @@ from wtforms.fields.core import UnboundField
 import shop
 from shop.checkout.views import PLACED_ORDERS_KEY
 from shop.extensions import db
-from shop.models import Coupon, SavedItem, ShippingMethod, WishlistItem
+from shop.models import Coupon, ProductImage, SavedItem, ShippingMethod, WishlistItem
 from shop.services import passwords
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
 from tests import factories
 from tests.factories import DEFAULT_PASSWORD, make_address, make_category, make_order, make_product, make_user
+from tests.images import png_bomb, png_bytes
 from tests.plugins.stripe import WEBHOOK_SECRET, signed_webhook
 
 PERSONAS = ["anonymous", "shopper", "admin"]
@@ -147,6 +150,8 @@ class World:
             "reference": [self.own_reference, self.other_reference],
             "token": [self.reset_token],
             "filename": [self.media_file],
+            "image_id": db.session.scalars(sa.select(ProductImage.id)
+                                           .where(ProductImage.product_id == self.product_id)).all() or [1],
             "product_id": [self.product_id],
         }
         return [str(value) for value in by_argument.get(argument, ["1"])]
@@ -536,3 +541,27 @@ def test_the_webhook_without_a_secret_configured_refuses_junk_with_400(client):
     body, headers = signed_webhook({"id": "evt_1", "type": "checkout.session.completed"}, secret=WEBHOOK_SECRET)
     for data, extra in ((body, headers), (b"junk", {"Stripe-Signature": "t=1,v1=abc"}), (b"", {})):
         assert client.post(WEBHOOK, data=data, headers=extra, csrf=False).status_code == 400
+
+
+def test_hostile_uploads_get_a_message_naming_the_file_and_leave_no_file(app, client, admin):
+    product = make_product("Alpine Tent", images=0)
+    db.session.commit()
+    url = f"/admin/products/{product.id}/images"
+    media = Path(app.config["MEDIA_PATH"])
+    hostile = [(b"", "empty.jpg", "the file is empty"),
+               (b"#!/bin/sh\nrm -rf /\n", "script.sh.png", "it is not a JPEG, PNG or WebP image"),
+               (png_bomb(10_000, 6_000), "60-megapixels.png", "the image has too many pixels")]
+    for content, filename, reason in hostile:
+        response = client.post(url, data={"photos": [(io.BytesIO(content), filename)], "alt": "Tent"},
+                               content_type="multipart/form-data")
+        assert response.status_code == 422, filename
+        assert f"“{filename}” was not saved: {reason}" in html.unescape(response.get_data(as_text=True))
+        assert not [path for path in media.rglob("*") if path.is_file()], f"{filename} left a file behind"
+
+    response = client.post(url, data={"photos": [(io.BytesIO(png_bytes()), "../../etc/passwd.png")], "alt": "Tent"},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    stored = [str(path.relative_to(media)) for path in media.rglob("*") if path.is_file()]
+    assert len(stored) == 6 and all(re.fullmatch(r"uploads/[0-9a-f]{2}/[0-9a-f]{32}-\d+x\d+-\w+\.\w+", name)
+                                    for name in stored), stored
+    assert not (media.parent / "etc").exists()
