@@ -158,3 +158,31 @@ def stock(variant) -> int:
     db.session.commit()
     return db.session.scalar(sa.select(ProductVariant.stock).where(ProductVariant.id == variant_id)
                              .execution_options(populate_existing=True))
+
+
+# A catalogue CSV row for tests/*/test_*transfer*, test_catalog_csv: the product "tee" with one size.
+CSV_ROW_DEFAULTS = {
+    "sku": "TEE-S", "product_name": "Tee", "product_slug": "tee", "description": "",
+    "category_path": "Clothing > Tops", "brand": "Northwind", "is_active": "yes", "is_featured": "no",
+    "seo_title": "", "meta_description": "", "option1_name": "Size", "option1_value": "S", "option2_name": "",
+    "option2_value": "", "option3_name": "", "option3_value": "", "price": "19.90", "compare_at_price": "",
+    "stock": "5", "variant_active": "yes",
+}
+
+
+def csv_row(**cells: str) -> dict[str, str]:
+    """Return an import row: the defaults above with the given cells changed."""
+    return {**CSV_ROW_DEFAULTS, **cells}
+
+
+def csv_file(rows: list[dict[str, str]], delimiter: str = ",", bom: bool = False, header: bool = True) -> bytes:
+    """Return a catalogue CSV file with a header row (the rows' keys) and the rows, as UTF-8 bytes."""
+    import csv
+    import io
+
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), delimiter=delimiter)
+    if header:
+        writer.writeheader()
+    writer.writerows(rows)
+    return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")

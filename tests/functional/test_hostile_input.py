@@ -23,7 +23,7 @@ from wtforms.fields.core import UnboundField
 import shop
 from shop.checkout.views import PLACED_ORDERS_KEY
 from shop.extensions import db
-from shop.models import Coupon, ProductImage, SavedItem, ShippingMethod, WishlistItem
+from shop.models import Coupon, Product, ProductImage, SavedItem, ShippingMethod, WishlistItem
 from shop.services import passwords
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
@@ -150,6 +150,7 @@ class World:
             "reference": [self.own_reference, self.other_reference],
             "token": [self.reset_token],
             "filename": [self.media_file],
+            "import_token": ["A" * 32],  # well formed, names no kept file: the import pages answer 404
             "image_id": db.session.scalars(sa.select(ProductImage.id)
                                            .where(ProductImage.product_id == self.product_id)).all() or [1],
             "product_id": [self.product_id],
@@ -565,3 +566,35 @@ def test_hostile_uploads_get_a_message_naming_the_file_and_leave_no_file(app, cl
     assert len(stored) == 6 and all(re.fullmatch(r"uploads/[0-9a-f]{2}/[0-9a-f]{32}-\d+x\d+-\w+\.\w+", name)
                                     for name in stored), stored
     assert not (media.parent / "etc").exists()
+
+
+HOSTILE_CATALOGUES = [
+    (b"", "empty.csv"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "photo.csv"),
+    ("sku,product_name\nA,B\n".encode("utf-16"), "utf16.csv"),
+    (b"sku,product_slug\n\"never closed,x\n", "../../etc/passwd.csv"),
+    (b"sku\n" + b"x" * 200_000 + b"\n", "one-huge-cell.csv"),
+    (b",".join([b"c"] * 5000) + b"\n", "wide.csv"),
+    (b"\xef\xbb\xbf" + ";".join(factories.CSV_ROW_DEFAULTS).encode() + b"\n" + b";".join([b"\x00"] * 20) + b"\n",
+     "nul.csv"),
+]
+
+
+def test_hostile_catalogue_files_get_a_preview_or_a_message_never_a_server_error(client, admin, errors):
+    junk_rows = [factories.csv_row(**{column: junk for column in factories.CSV_ROW_DEFAULTS})
+                 for junk in JUNK if junk]
+    junk_rows += [factories.csv_row(sku=f"J-{number}", stock=junk, price=junk, compare_at_price=junk,
+                                    option1_value=f"{number}", product_slug="junk")
+                  for number, junk in enumerate(["1e309", "NaN", str(2**63), "9" * 4400, "-0", "²", "٣"])]
+    failures = []
+    for content, name in [*HOSTILE_CATALOGUES, (factories.csv_file(junk_rows), "junk.csv")]:
+        response = client.post("/admin/import-export/import", data={"file": (io.BytesIO(content), name)},
+                               content_type="multipart/form-data")
+        responses = [response]
+        if response.status_code == 302:
+            responses += [client.get(response.headers["Location"]), client.post(response.headers["Location"])]
+        if any(answer.status_code >= 500 for answer in responses):
+            failures.append(f"{name}: {[answer.status_code for answer in responses]} "
+                            f"{errors[-1].exc_info if errors else ''}")
+    assert not failures, "\n".join(failures)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Product)) == 0
