@@ -150,7 +150,6 @@ class World:
             "reference": [self.own_reference, self.other_reference],
             "token": [self.reset_token],
             "filename": [self.media_file],
-            "product_id": [self.product_id],
             "import_token": ["A" * 32],  # well formed, names no kept file: the import pages answer 404
             "image_id": db.session.scalars(sa.select(ProductImage.id)
                                            .where(ProductImage.product_id == self.product_id)).all() or [1],
