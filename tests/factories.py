@@ -186,3 +186,15 @@ def csv_file(rows: list[dict[str, str]], delimiter: str = ",", bom: bool = False
         writer.writeheader()
     writer.writerows(rows)
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
+
+
+def make_stock_movement(variant, delta: int, reason: str = "received", order: Order | None = None,
+                        actor: User | None = None, note: str = ""):
+    """Add a ledger row for a variant (the stock itself is left as it is)."""
+    from shop.models import StockMovement
+
+    movement = StockMovement(variant_id=variant.id, delta=delta, reason=reason, note=note,
+                             order_id=order.id if order else None, actor_id=actor.id if actor else None)
+    db.session.add(movement)
+    db.session.flush()
+    return movement

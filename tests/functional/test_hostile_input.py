@@ -151,6 +151,7 @@ class World:
             "token": [self.reset_token],
             "filename": [self.media_file],
             "import_token": ["A" * 32],  # well formed, names no kept file: the import pages answer 404
+            "variant_id": self.variant_ids,
             "image_id": db.session.scalars(sa.select(ProductImage.id)
                                            .where(ProductImage.product_id == self.product_id)).all() or [1],
             "product_id": [self.product_id],
@@ -181,6 +182,8 @@ class World:
             "cart.save_for_later": {"variant_id": str(self.variant_ids[1])},
             "cart.wishlist_add": {"product_id": str(self.product_id), "next": "/cart"},
             "checkout.test_payment": {"decline": "Decline"},
+            "admin.inventory_adjust": {"mode": "delta", "quantity": "-1", "reason": "other", "note": "Shelf check",
+                                       "next": "/admin/inventory?stock=low"},
         }
 
 

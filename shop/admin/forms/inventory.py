@@ -4,7 +4,9 @@ import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import TextInput
 
 from shop.models import StockReason
 from shop.models.inventory import ADJUSTMENT_REASONS
@@ -15,6 +17,9 @@ WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,9}")
 
 class WholeNumberField(IntegerField):
     """An integer typed with ASCII digits and an optional sign; anything else gets a message, not a guess."""
+
+    # A text box, so what was typed comes back with its message (a number box would show it empty).
+    widget = TextInput()
 
     def process_formdata(self, valuelist):
         if not valuelist:
@@ -41,11 +46,12 @@ def _storable(form, field):
 
 class StockAdjustmentForm(FlaskForm):
     mode = RadioField("Change", default="delta", choices=[
-        ("delta", "Add or remove (5 adds five, -3 removes three)"), ("set", "Set the stock to this count")],
+        SelectChoice("delta", "Add or remove (5 adds five, -3 removes three)"),
+        SelectChoice("set", "Set the stock to this count")],
         validators=[InputRequired("Choose whether to add or remove, or to set the count.")])
     quantity = WholeNumberField("Quantity", validators=[InputRequired("Enter how many, such as 5 or -3.")])
-    reason = SelectField("Reason", choices=[("", "Choose a reason…")] + [
-        (reason.value, REASON_WORDS[reason]) for reason in ADJUSTMENT_REASONS],
+    reason = SelectField("Reason", choices=[SelectChoice("", "Choose a reason…")] + [
+        SelectChoice(reason.value, REASON_WORDS[reason]) for reason in ADJUSTMENT_REASONS],
         validators=[InputRequired("Choose why the stock changed.")])
     # No Optional(): it would stop validate_note from asking for the note "Other" needs.
     note = StringField("Note (required for “Other”)", filters=[_strip], validators=[
