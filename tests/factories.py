@@ -160,6 +160,18 @@ def stock(variant) -> int:
                              .execution_options(populate_existing=True))
 
 
+def make_stock_movement(variant, delta: int, reason: str = "received", order: Order | None = None,
+                        actor: User | None = None, note: str = ""):
+    """Add a ledger row for a variant (the stock itself is left as it is)."""
+    from shop.models import StockMovement
+
+    movement = StockMovement(variant_id=variant.id, delta=delta, reason=reason, note=note,
+                             order_id=order.id if order else None, actor_id=actor.id if actor else None)
+    db.session.add(movement)
+    db.session.flush()
+    return movement
+
+
 # A catalogue CSV row for tests/*/test_*transfer*, test_catalog_csv: the product "tee" with one size.
 CSV_ROW_DEFAULTS = {
     "sku": "TEE-S", "product_name": "Tee", "product_slug": "tee", "description": "",
@@ -188,13 +200,12 @@ def csv_file(rows: list[dict[str, str]], delimiter: str = ",", bom: bool = False
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
 
 
-def make_stock_movement(variant, delta: int, reason: str = "received", order: Order | None = None,
-                        actor: User | None = None, note: str = ""):
-    """Add a ledger row for a variant (the stock itself is left as it is)."""
-    from shop.models import StockMovement
+def make_picture_bytes(fmt: str = "JPEG", width: int = 600, height: int = 400) -> bytes:
+    """Return a plain picture encoded as JPEG, PNG or WEBP, for upload forms."""
+    import io
 
-    movement = StockMovement(variant_id=variant.id, delta=delta, reason=reason, note=note,
-                             order_id=order.id if order else None, actor_id=actor.id if actor else None)
-    db.session.add(movement)
-    db.session.flush()
-    return movement
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (40, 120, 200)).save(out, fmt)
+    return out.getvalue()

@@ -48,10 +48,12 @@ class Page:
 
 
 def top_categories() -> list[Category]:
-    """Return the top-level categories for navigation."""
+    """Return the active top-level categories for navigation (an inactive one hides everything under it)."""
     return list(
         db.session.scalars(
-            sa.select(Category).where(Category.parent_id.is_(None)).order_by(Category.position, Category.name)
+            sa.select(Category)
+            .where(Category.parent_id.is_(None), Category.is_active.is_(True))
+            .order_by(Category.position, Category.name)
         )
     )
 
@@ -65,7 +67,11 @@ class CategoryFamily:
 
 
 def category_family(slug: str) -> CategoryFamily | None:
-    """Return a category with its ancestors, children and subtree, from one query."""
+    """Return a category shoppers may see with its ancestors, children and subtree, from one query.
+
+    A category that is inactive, or under an inactive one, is hidden (None); so are the inactive
+    branches below a visible one, and their products.
+    """
     categories = list(db.session.scalars(sa.select(Category)))
     by_id = {category.id: category for category in categories}
     category = next((c for c in categories if c.slug == slug), None)
@@ -76,10 +82,13 @@ def category_family(slug: str) -> CategoryFamily | None:
     while parent_id in by_id and by_id[parent_id] not in ancestors:
         ancestors.insert(0, by_id[parent_id])
         parent_id = by_id[parent_id].parent_id
+    if not all(c.is_active for c in [*ancestors, category]):
+        return None
+    visible = [c for c in categories if c.is_active]
     children = sorted(
-        (c for c in categories if c.parent_id == category.id), key=lambda c: (c.position, c.name)
+        (c for c in visible if c.parent_id == category.id), key=lambda c: (c.position, c.name)
     )
-    return CategoryFamily(category, ancestors, children, _descendant_ids(category.id, categories))
+    return CategoryFamily(category, ancestors, children, _descendant_ids(category.id, visible))
 
 
 def _descendant_ids(root_id: int, categories: list[Category]) -> list[int]:

@@ -23,7 +23,7 @@ from wtforms.fields.core import UnboundField
 import shop
 from shop.checkout.views import PLACED_ORDERS_KEY
 from shop.extensions import db
-from shop.models import Coupon, Product, ProductImage, SavedItem, ShippingMethod, WishlistItem
+from shop.models import Category, Coupon, Product, ProductImage, SavedItem, ShippingMethod, WishlistItem
 from shop.services import passwords
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
@@ -152,9 +152,12 @@ class World:
             "filename": [self.media_file],
             "import_token": ["A" * 32],  # well formed, names no kept file: the import pages answer 404
             "variant_id": self.variant_ids,
+            "product_id": [self.product_id],
+            "category_id": [db.session.scalar(sa.select(Category.id).where(Category.slug == self.category_slug))],
+            # The sweep's product's brand, once it has one; "1" finds nothing.
+            "brand_id": [db.session.scalar(sa.select(Product.brand_id).where(Product.id == self.product_id)) or 1],
             "image_id": db.session.scalars(sa.select(ProductImage.id)
                                            .where(ProductImage.product_id == self.product_id)).all() or [1],
-            "product_id": [self.product_id],
         }
         return [str(value) for value in by_argument.get(argument, ["1"])]
 
