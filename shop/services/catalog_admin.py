@@ -480,10 +480,8 @@ def update_product(actor: User, product_id: int, fields: ProductFields) -> str:
         db.session.flush()
         retired = _retire_invalid_variants(product)
         changes = audit.changed_fields(before, _snapshot(product))
-        words = [name.replace("_", " ") for name in changes]
-        if "slug" in changes:
-            words[words.index("slug")] = f"slug ({before['slug']} → {slug}; the old address redirects)"
-        summary = f"Changed {', '.join(words)} of {product.name}" if words else f"No changes to {product.name}"
+        words = _describe_product_changes(changes)
+        summary = f"{product.name}: " + ", ".join(words) if words else f"No changes to {product.name}"
         if retired:
             summary += "; variants: " + "; ".join(retired)
             changes["variants"] = [None, retired]
@@ -491,6 +489,27 @@ def update_product(actor: User, product_id: int, fields: ProductFields) -> str:
         if changes:
             audit.record(actor, "product.update", "product", product.id, summary, changes)
     return summary
+
+
+FIELD_LABELS = {
+    "name": "name", "description": "description", "category_id": "category", "brand_id": "brand",
+    "seo_title": "SEO title", "meta_description": "meta description", "specifications": "specifications",
+    "options": "options",
+}
+
+
+def _describe_product_changes(changes: dict[str, list]) -> list[str]:
+    words = []
+    for name, (old, new) in changes.items():
+        if name == "slug":
+            words.append(f"slug {old} → {new} (the old address redirects)")
+        elif name == "is_active":
+            words.append("activated" if new else "deactivated")
+        elif name == "is_featured":
+            words.append("featured" if new else "no longer featured")
+        else:
+            words.append(f"changed {FIELD_LABELS.get(name, name)}")
+    return words
 
 
 def save_variants(actor: User, product_id: int, rows: list[VariantRow]) -> str:

@@ -185,14 +185,14 @@ def test_editing_prices_records_them_before_and_after_in_cents(client, admin):
     body = product_form(product.category, name="Trail Jacket Pro", slug="trail-jacket", is_featured="y")
     response = client.post(f"/admin/products/{product.id}", data=body, follow_redirects=True)
     page = response.get_data(as_text=True)
-    assert "Changed name, is featured of Trail Jacket Pro." in page
+    assert "Trail Jacket Pro: changed name, featured." in page
     record = db.session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id.desc())).first()
     assert record.changes == {"name": ["Trail Jacket", "Trail Jacket Pro"], "is_featured": [False, True]}
     assert the_product("Trail Jacket Pro").slug == "trail-jacket"  # the slug stays as it was
 
     body["slug"] = ""  # cleared: made from the name again, and the old one redirects
     page = client.post(f"/admin/products/{product.id}", data=body, follow_redirects=True).get_data(as_text=True)
-    assert "slug (trail-jacket → trail-jacket-pro; the old address redirects)" in page
+    assert "Trail Jacket Pro: slug trail-jacket → trail-jacket-pro (the old address redirects)." in page
 
 
 def test_a_changed_slug_redirects_old_links_permanently(client, admin):
