@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
+from flask import url_for
 
 from shop.extensions import db
 from shop.models import AuditRecord, ProductImage
@@ -226,3 +227,33 @@ def test_renditions_are_cached_for_a_year_other_media_for_a_week(client, admin, 
     for traversal in ("/media/../instance/secret_key", "/media/..%2f..%2fetc%2fpasswd",
                       f"/media/{photo.key}-full.jpg/../../../../etc/passwd"):
         assert client.get(traversal).status_code == 404, traversal
+
+
+def test_the_page_runs_as_many_queries_for_twelve_photos_as_for_one(client, admin, tent, count_queries):
+    def add_photos(count: int) -> None:
+        start = len(photos(tent.id))
+        for n in range(start, start + count):
+            key = f"uploads/ab/{n:032x}-1200x800"
+            db.session.add(ProductImage(product_id=tent.id, filename=f"{key}-full.jpg", alt=f"Photo {n}",
+                                        position=n, key=key, width=1200, height=800))
+        db.session.commit()
+
+    add_photos(1)
+    with count_queries() as one:
+        assert client.get(page_url(tent.id)).status_code == 200
+    add_photos(11)
+    with count_queries() as twelve:
+        page = text(client.get(page_url(tent.id)))
+    assert len(shown_order(page)) == 12
+    assert len(twelve) == len(one)
+
+
+
+def test_the_page_links_to_the_products_other_pages(app, client, admin, tent):
+    with app.test_request_context():
+        edit, products = url_for("admin.product_edit", product_id=tent.id), url_for("admin.products")
+
+    page = text(client.get(page_url(tent.id)))
+
+    assert page.count(f'href="{edit}"') == 2, "the breadcrumb and the Details tab"
+    assert f'href="{products}"' in page
