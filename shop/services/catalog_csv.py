@@ -40,6 +40,7 @@ from shop.models.base import now_utc
 from shop.models.catalog import MAX_OPTIONS
 from shop.money import minor_units_per_major, parse_money
 from shop.services import NotFound, ShopError
+from shop.services.catalog_admin import MAX_COMBINATIONS, MAX_VALUES_PER_OPTION
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
 
 COLUMNS = (
@@ -415,6 +416,10 @@ def _read_row(line: int, values: dict[str, str], currency: str, decimal_comma: b
             cells.problem(OPTION_NAME_COLUMNS[index], f"Fill option{index}_name first.")
         if name and name.casefold() in (earlier.casefold() for earlier in names[:index]):
             cells.problem(OPTION_NAME_COLUMNS[index], f"The option {name} is named twice.")
+    price = cells.amount("price", currency, decimal_comma, required=True)
+    compare_at = cells.amount("compare_at_price", currency, decimal_comma, required=False)
+    if price is not None and compare_at is not None and compare_at <= price:
+        cells.problem("compare_at_price", "Must be higher than the price, or blank.")
     return Row(
         line=line,
         sku=cells.text("sku", lengths.SKU, required=True),
@@ -429,8 +434,8 @@ def _read_row(line: int, values: dict[str, str], currency: str, decimal_comma: b
         meta_description=cells.text("meta_description", lengths.META_DESCRIPTION),
         option_names=tuple(name for name in names if name),
         option_values=(chosen[0], chosen[1], chosen[2]),
-        price_cents=cells.amount("price", currency, decimal_comma, required=True),
-        compare_at_cents=cells.amount("compare_at_price", currency, decimal_comma, required=False),
+        price_cents=price,
+        compare_at_cents=compare_at,
         stock=cells.count("stock"),
         variant_active=cells.flag("variant_active"),
     )
@@ -686,15 +691,35 @@ def _plan(parsed: ParsedFile, catalogue: _Catalogue) -> tuple[ImportPlan, list[_
 
 
 def _check_options(change: _ProductChange, problems: list[Problem]) -> None:
+    """Note a change in the number of options, and values the product page's rules refuse."""
     existing = change.existing
     first = change.rows[0]
-    if existing is None or len(existing.options) == len(first.option_names):
+    if existing is not None and len(existing.options) != len(first.option_names):
+        have = ", ".join(name for _, name, _ in existing.options) or "none"
+        problems.append(Problem(first.line, "option1_name", f"Product {change.slug} has {len(existing.options)} "
+                                                            f"options ({have}); this file gives "
+                                                            f"{len(first.option_names)}. Change how many options "
+                                                            "a product has on its page."))
         return
-    have = ", ".join(name for _, name, _ in existing.options) or "none"
-    problems.append(Problem(first.line, "option1_name", f"Product {change.slug} has {len(existing.options)} "
-                                                        f"options ({have}); this file gives "
-                                                        f"{len(first.option_names)}. Change how many options a "
-                                                        "product has on its page."))
+    combinations = 1
+    for index, name in enumerate(first.option_names):
+        known = {value.casefold(): value for value in (change.options[index][2] if change.options else [])}
+        column = OPTION_VALUE_COLUMNS[index]
+        for row in change.rows:
+            value = row.option_values[index]
+            spelt = known.setdefault(value.casefold(), value) if value else value
+            if spelt != value:
+                problems.append(Problem(row.line, column, f"{name} already has the value {spelt}; "
+                                                          "spell it the same way."))
+            elif len(known) > MAX_VALUES_PER_OPTION:
+                problems.append(Problem(row.line, column, f"An option has at most {MAX_VALUES_PER_OPTION} "
+                                                          "values."))
+                return
+        combinations *= max(1, len(known))
+    if combinations > MAX_COMBINATIONS:
+        problems.append(Problem(first.line, OPTION_VALUE_COLUMNS[0], f"The options of product {change.slug} "
+                                                                     f"make {combinations} combinations; a product "
+                                                                     f"can have at most {MAX_COMBINATIONS}."))
 
 
 def _check_variants(change: _ProductChange, catalogue: _Catalogue, problems: list[Problem]) -> None:

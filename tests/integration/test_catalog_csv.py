@@ -111,6 +111,12 @@ class TestParsing:
             assert len(problems) == 1 and "CSV UTF-8" in problems[0].message
         assert parse_csv(b"", "usd").problems[0].message == "The file is empty."
 
+    def test_a_compare_at_price_must_be_above_the_price(self, app):
+        data = csv_file([csv_row(price="20.00", compare_at_price="20.00"), csv_row(sku="TEE-M", option1_value="M",
+                                                                                    compare_at_price="25")])
+        assert {(problem.line, problem.column) for problem in parse_csv(data, "usd").problems} == {
+            (2, "compare_at_price")}
+
     def test_a_zero_decimal_currency_takes_whole_amounts(self, app):
         assert parse_csv(csv_file([csv_row(price="1250")]), "jpy").rows[0].price_cents == 1250
         assert parse_csv(csv_file([csv_row(price="12.50")]), "jpy").problems[0].column == "price"
@@ -194,6 +200,18 @@ class TestApply:
         twin = csv_file([csv_row(sku="T-2", product_slug=slug, option1_value="S", option2_name="Colour",
                                  option2_value="Red")])
         assert _problems(twin) == {(2, "option1_value")}
+
+    def test_option_values_follow_the_product_pages_rules(self, app, actor):
+        make_product("Tee", variants=[{"size": "M", "sku": "T-M"}])
+        db.session.commit()
+        slug = db.session.scalar(sa.select(Product.slug))
+        respelt = csv_file([csv_row(sku="T-m", product_slug=slug, option1_value="m")])
+        assert {(problem.line, problem.column, problem.message) for problem in preview_import(respelt).problems} == {
+            (2, "option1_value", "Size already has the value M; spell it the same way.")}
+        many = csv_file([csv_row(sku=f"N-{size}-{colour}", option1_value=str(size), option2_name="Colour",
+                                 option2_value=f"C{colour}") for size in range(11) for colour in range(10)])
+        assert [problem.message for problem in preview_import(many).problems] == [
+            "The options of product tee make 110 combinations; a product can have at most 100."]
 
     def test_new_values_extend_an_option_in_the_files_order(self, app, actor):
         product = make_product("Tee", variants=[{"size": "M"}])
