@@ -187,6 +187,9 @@ class World:
             "checkout.test_payment": {"decline": "Decline"},
             "admin.inventory_adjust": {"mode": "delta", "quantity": "-1", "reason": "other", "note": "Shelf check",
                                        "next": "/admin/inventory?stock=low"},
+            "admin.product_images_upload": {"alt": "Green tent, door open"},
+            "admin.product_image_alt": {"alt": "Green tent, door open"},
+            "admin.product_image_move": {"direction": "down"},
         }
 
 
