@@ -488,6 +488,8 @@ def update_product(actor: User, product_id: int, fields: ProductFields) -> str:
         summary += "."
         if changes:
             audit.record(actor, "product.update", "product", product.id, summary, changes)
+        if not any(variant.is_active for variant in product.variants):
+            summary += " It has no variant on sale: choose its combinations on the variants page."
     return summary
 
 

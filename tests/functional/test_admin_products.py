@@ -382,3 +382,22 @@ def test_the_list_pages_keep_the_filters(client, admin):
     page = client.get(f"/admin/products?category={category.id}&sort=newest").get_data(as_text=True)
     assert f"/admin/products?category={category.id}&amp;sort=newest&amp;page=2" in page
     assert "55 products · page 1 of 2" in page
+
+
+SHARP_JUNK = ["x" * 100_000, str(2**63), "9" * 4400, "\x00", "²", "💥", "-1", "1e309"]
+
+
+def test_a_valid_form_with_one_hostile_field_gets_a_page_never_a_server_error(client, admin):
+    product = create_jacket(client, make_category("Jackets"))
+    forms = [("/admin/products/new", product_form(product.category, name="Another", slug="")),
+             (f"/admin/products/{product.id}", product_form(product.category, slug="trail-jacket")),
+             (f"/admin/products/{product.id}/variants", variants_form(four_variants())),
+             ("/admin/products/bulk", {"action": "activate", "product_ids": str(product.id)})]
+    failures = []
+    for url, body in forms:
+        for name in body:
+            for junk in SHARP_JUNK:
+                response = client.post(url, data={**body, name: junk})
+                if response.status_code >= 500:
+                    failures.append(f"{url} {name}={junk[:12]!r} -> {response.status_code}")
+    assert not failures, "\n".join(failures)

@@ -93,6 +93,12 @@ def test_a_product_without_options_has_one_default_variant(actor, category):
     admin_products.save_variants(actor, product.id, rows_for(product.id))
     assert [v.label for v in reload(product.id).variants] == ["Default"]
 
+    # An option added later leaves the lone variant without a combination: never used, it goes.
+    summary = admin_products.update_product(actor, product.id, fields(category, options=[("Size", ["S", "M"])]))
+    assert summary == ("Trail Jacket: changed options; variants: deleted Default (JKT-DEFAULT). "
+                       "It has no variant on sale: choose its combinations on the variants page.")
+    assert reload(product.id).variants == []
+
 
 def test_refusals_name_their_fields_and_change_nothing(actor, category):
     other = make_product("Rain Coat", variants=[{"sku": "TAKEN"}])
