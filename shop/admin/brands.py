@@ -25,11 +25,13 @@ def _form_page(form: BrandForm, brand: Brand | None):
 
 @bp.get("/brands")
 def brands():
-    """List brands with their product counts; ?q= searches names, ?sort= orders them."""
+    """List brands with their product counts; ?q= searches names, ?products= filters, ?sort= orders them."""
     term = listing.search_term()
     sort = listing.choice("sort", taxonomy.BRAND_SORTS, "name")
-    page = taxonomy.brand_list(term, sort, listing.page(), BRANDS_PER_PAGE)
-    return render_template("admin/brands.html", page=page, term=term, sort=sort, sorts=taxonomy.BRAND_SORTS)
+    products = listing.choice("products", taxonomy.BRAND_PRODUCT_FILTERS)
+    page = taxonomy.brand_list(term, sort, listing.page(), BRANDS_PER_PAGE, products=products)
+    return render_template("admin/brands.html", page=page, term=term, sort=sort, sorts=taxonomy.BRAND_SORTS,
+                           products=products, product_filters=taxonomy.BRAND_PRODUCT_FILTERS)
 
 
 @bp.route("/brands/new", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from shop.services.slugs import is_valid_slug, slugify, unique_slug
 
 MAX_DESCRIPTION = 20_000
 BRAND_SORTS = {"name": "Name, A to Z", "name_desc": "Name, Z to A", "products": "Most products", "newest": "Newest"}
+BRAND_PRODUCT_FILTERS = {"": "Any", "with": "Has products", "without": "No products"}
 CATEGORY_STATUSES = {"": "Any status", "active": "Active", "inactive": "Inactive"}
 # What the audit log and the flash messages call each field.
 FIELD_LABELS = {
@@ -353,22 +354,25 @@ def _renumber(parent_id: int | None) -> None:
 # --- Brands -----------------------------------------------------------------------------------
 
 
-def brand_list(term: str, sort: str, page: int, per_page: int) -> Page:
-    """Return one page of brands matching the term, each with its product count, in two queries."""
-    condition = Brand.name.icontains(term, autoescape=True) if term else sa.true()
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Brand).where(condition)) or 0
+def brand_list(term: str, sort: str, page: int, per_page: int, products: str = "") -> Page:
+    """Return one page of brands matching the term (and ?products= with/without), with product counts: two queries."""
+    conditions = [Brand.name.icontains(term, autoescape=True)] if term else []
+    if products in ("with", "without"):
+        has_products = sa.exists().where(Product.brand_id == Brand.id)
+        conditions.append(has_products if products == "with" else ~has_products)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Brand).where(*conditions)) or 0
     page = min(page, max(1, -(-total // per_page)))
     counts = (sa.select(Product.brand_id, sa.func.count().label("products"))
               .where(Product.brand_id.is_not(None)).group_by(Product.brand_id).subquery())
-    products = sa.func.coalesce(counts.c.products, 0)
+    product_count = sa.func.coalesce(counts.c.products, 0)
     order = {
         "name": (Brand.name.asc(), Brand.id.asc()),
         "name_desc": (Brand.name.desc(), Brand.id.desc()),
-        "products": (products.desc(), Brand.name.asc(), Brand.id.asc()),
+        "products": (product_count.desc(), Brand.name.asc(), Brand.id.asc()),
         "newest": (Brand.id.desc(),),
     }.get(sort, (Brand.name.asc(), Brand.id.asc()))
     rows = db.session.execute(
-        sa.select(Brand, products).outerjoin(counts, counts.c.brand_id == Brand.id).where(condition)
+        sa.select(Brand, product_count).outerjoin(counts, counts.c.brand_id == Brand.id).where(*conditions)
         .order_by(*order).limit(per_page).offset((page - 1) * per_page)
     )
     return Page(items=[BrandRow(brand, count) for brand, count in rows], page=page, per_page=per_page, total=total)

@@ -46,7 +46,11 @@ def test_the_list_shows_product_counts_and_an_empty_state(client, admin, acme):
     assert "2 brands" in page
     acme_row = page[page.index(">Acme<"):page.index(">Zenith<")]
     assert '<td class="num" data-testid="product-count">12</td>' in acme_row
-    assert "No brands match “nothing”." in text(client.get("/admin/brands?q=nothing"))
+    assert "No brands match these filters." in text(client.get("/admin/brands?q=nothing"))
+    with_products = text(client.get("/admin/brands?products=with"))
+    assert ">Acme<" in with_products and ">Zenith<" not in with_products and "1 brand" in with_products
+    without = text(client.get("/admin/brands?products=without"))
+    assert ">Zenith<" in without and ">Acme<" not in without
 
 
 def test_no_brands_yet(client, admin):
@@ -206,3 +210,9 @@ def test_hostile_fields_on_a_real_brand_never_cause_a_server_error(client, admin
         assert client.post("/admin/brands/new", data=body).status_code < 500, field
     assert client.post(f"/admin/brands/{acme}/delete", data={"confirmed": junk}).status_code < 500
     assert brand_named("Acme") is not None
+
+
+@pytest.mark.parametrize("query", ["page=abc", "page=-3", "page=99999999999999999999", "sort=%F0%9F%92%A5",
+                                   "status=zzz", "products=1e309", "q=%00", "q=" + "x" * 300])
+def test_junk_list_parameters_fall_back(client, admin, query):
+    assert client.get("/admin/brands?" + query).status_code == 200

@@ -87,6 +87,8 @@ def test_empty_tree_invites_the_first_category(client, admin):
 
 
 def test_create_a_category_with_a_generated_slug(client, admin, outdoor):
+    form = text(client.get(f"/admin/categories/new?parent={outdoor['root']}"))
+    assert f'<option selected value="{outdoor["root"]}">Outdoor</option>' in form, "Add subcategory preselects"
     response = client.post("/admin/categories/new", data={
         "name": "Crème Brûlée Sets", "slug": "", "parent_id": str(outdoor["root"]), "is_active": "y",
         "description": "For **campers**.", "seo_title": "Dessert kits", "meta_description": "Torch included."})
@@ -250,11 +252,11 @@ def test_the_category_page_uses_its_seo_fields_and_description(client, admin, ou
     tents = reloaded(outdoor["tents"])
     client.post(f"/admin/categories/{tents.id}", data=form_for(
         tents, seo_title="Tents for every season", meta_description="Dome & tunnel tents, <b>shipped free</b>.",
-        description="Sleep **dry**."))
+        description="Sleep **dry**.\n\n<script>alert(1)</script>"))
     page = client.get(f"/categories/{tents.slug}").get_data(as_text=True)
     assert "<title>Tents for every season ·" in page
     assert '<meta name="description" content="Dome &amp; tunnel tents, &lt;b&gt;shipped free&lt;/b&gt;.">' in page
-    assert "Sleep" in page and "<script" not in page
+    assert "<p>Sleep <strong>dry</strong>.</p>" in page and "<script>alert" not in page
     plain = client.get(f"/categories/{reloaded(outdoor['stoves']).slug}").get_data(as_text=True)
     assert "<title>Stoves ·" in plain and '<meta name="description"' not in plain
 
@@ -323,3 +325,9 @@ def test_a_failed_save_leaves_no_uploaded_files(client, admin, outdoor, app):
     assert response.status_code == 422
     media = app.config["MEDIA_PATH"]
     assert not os.path.exists(media) or not any(files for _, _, files in os.walk(media))
+
+
+@pytest.mark.parametrize("query", ["page=abc", "page=-3", "page=99999999999999999999", "sort=%F0%9F%92%A5",
+                                   "status=zzz", "products=1e309", "q=%00", "q=" + "x" * 300])
+def test_junk_list_parameters_fall_back(client, admin, query):
+    assert client.get("/admin/categories?" + query).status_code == 200
