@@ -8,7 +8,14 @@ import sqlalchemy as sa
 from shop.extensions import db
 from shop.models import AuditRecord, StockMovement, StockReason, User
 from shop.services import NotFound, ShopError, inventory
-from shop.services.inventory import MAX_STOCK, InventoryFilters, adjust_stock, list_variants, variant_history
+from shop.services.inventory import (
+    MAX_STOCK,
+    REASON_WORDS,
+    InventoryFilters,
+    adjust_stock,
+    list_variants,
+    variant_history,
+)
 from shop.services.orders import OutOfStock, place_order
 from tests.concurrency import all_at_once
 from tests.factories import make_order, make_product, make_user, stock
@@ -133,6 +140,10 @@ def test_an_unknown_variant_is_not_found(boss):
     with pytest.raises(NotFound):
         adjust_stock(boss, 999, StockReason.RECOUNT, set_to=3)
     assert variant_history(999, 1, 10) is None
+
+
+def test_every_ledger_reason_has_words_for_the_history_page():
+    assert set(REASON_WORDS) == set(StockReason)
 
 
 def test_the_history_is_newest_first_with_orders_and_admins(boss, tee):
