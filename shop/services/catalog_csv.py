@@ -260,7 +260,10 @@ class ParsedFile:
 
 
 def parse_csv(data: bytes, currency: str) -> ParsedFile:
-    """Read the file's rows and note every problem a row has on its own (formats, lengths, required cells)."""
+    """Read the file's rows, noting every problem the file shows without the database.
+
+    That is each cell's format, length and presence, SKUs given twice, and a product whose rows disagree.
+    """
     parsed = ParsedFile()
     text = _decode(data, parsed.problems)
     if text is None:
@@ -520,7 +523,7 @@ class ImportPlan:
 
 
 class _Catalogue:
-    """The part of the database an import touches, read in a few queries, and the changes it leads to."""
+    """The part of the database an import touches, read in a few queries per 500 rows."""
 
     def __init__(self, rows: list[Row], lock: bool):
         self.categories = db.session.execute(
