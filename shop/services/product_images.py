@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import FileStorage
 
-from shop.database import write_transaction
+from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
 from shop.models import Product, ProductImage, User, lengths
 from shop.services import NotFound, ShopError, audit
@@ -72,8 +72,9 @@ def add_images(actor: User, product_id: int, uploads: list[FileStorage], alt: st
         raise ShopError("Please choose at least one photo to upload.")
     if len(uploads) > MAX_FILES_PER_UPLOAD:
         raise ShopError(f"Please upload at most {MAX_FILES_PER_UPLOAD} photos at a time; you chose {len(uploads)}.")
-    if product_with_images(product_id) is None:
+    if db.session.get(Product, product_id) is None:
         raise NotFound("No such product.")
+    end_read_transaction()  # no transaction stays open while the pictures are checked and resized
     outcome = UploadOutcome()
     stored = []
     try:
