@@ -68,7 +68,6 @@ class TreeRow:
     path: list[str]  # the ancestors' names, root first
     product_count: int  # products filed in this category itself
     subtree_product_count: int  # ...and in every category under it
-    child_count: int
     hidden_by_parent: bool  # active itself, but an ancestor is not, so shoppers cannot see it
     is_first: bool  # among its siblings, for the move up/down buttons
     is_last: bool
@@ -89,21 +88,18 @@ def category_tree(term: str = "", status: str = "") -> list[TreeRow]:
     counts = dict(db.session.execute(
         sa.select(Product.category_id, sa.func.count()).group_by(Product.category_id)).all())
     children_of = _children_of(categories)
+    walked = list(_walk(categories, children_of))
     subtree_counts: dict[int, int] = {}
-
-    def subtree_count(category: Category) -> int:
-        if category.id not in subtree_counts:
-            subtree_counts[category.id] = counts.get(category.id, 0) + sum(
-                subtree_count(child) for child in children_of.get(category.id, []))
-        return subtree_counts[category.id]
-
+    for category, ancestors in walked:
+        own = counts.get(category.id, 0)
+        for holder in [*ancestors, category]:
+            subtree_counts[holder.id] = subtree_counts.get(holder.id, 0) + own
     rows: list[TreeRow] = []
-    for category, ancestors in _walk(categories, children_of):
+    for category, ancestors in walked:
         siblings = children_of.get(category.parent_id if ancestors else None, [])
         rows.append(TreeRow(
             category=category, depth=len(ancestors), path=[ancestor.name for ancestor in ancestors],
-            product_count=counts.get(category.id, 0), subtree_product_count=subtree_count(category),
-            child_count=len(children_of.get(category.id, [])),
+            product_count=counts.get(category.id, 0), subtree_product_count=subtree_counts[category.id],
             hidden_by_parent=category.is_active and not all(ancestor.is_active for ancestor in ancestors),
             is_first=bool(siblings) and siblings[0] is category, is_last=bool(siblings) and siblings[-1] is category,
         ))
