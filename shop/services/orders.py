@@ -5,6 +5,7 @@ the test-payment page, the sweep and reconciliation can all call them, in any or
 number of times, without a paid or refunded order ever going backwards.
 """
 import secrets
+from typing import Any
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -401,7 +402,7 @@ ORDER_SORTS = {"newest": "Newest first", "oldest": "Oldest first", "total_desc":
 def all_orders(page: int, per_page: int, needs_attention: bool = False, term: str = "",
                status: str = "", sort: str = "newest") -> Pagination:
     """Return one page of orders matching the filters: a number or email search, a status, needing a person."""
-    order_by = {
+    order_by: tuple[Any, ...] = {
         "newest": (Order.created_at.desc(), Order.id.desc()),
         "oldest": (Order.created_at.asc(), Order.id.asc()),
         "total_desc": (Order.total_cents.desc(), Order.id.desc()),
