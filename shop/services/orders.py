@@ -5,8 +5,8 @@ the test-payment page, the sweep and reconciliation can all call them, in any or
 number of times, without a paid or refunded order ever going backwards.
 """
 import secrets
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
