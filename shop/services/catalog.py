@@ -177,6 +177,9 @@ def first_images(product_ids) -> dict[int, ProductImage]:
 
 
 def _listing(condition, sort: str, page: int, per_page: int) -> Page:
+    # Counted like the cards: a product with no active variant cannot be bought, so it is not listed.
+    sellable = sa.exists().where(ProductVariant.product_id == Product.id, ProductVariant.is_active.is_(True))
+    condition = sa.and_(condition, sellable)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(condition)) or 0
     page = min(page, max(1, -(-total // per_page)))
     products = list(

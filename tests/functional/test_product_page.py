@@ -79,7 +79,8 @@ def test_a_product_with_only_inactive_variants_is_not_found(client):
     product.variants[0].is_active = False
     db.session.commit()
     assert client.get(f"/products/{product.slug}").status_code == 404
-    assert "Lamp" not in client.get("/search?q=lamp").get_data(as_text=True)
+    page = client.get("/search?q=lamp").get_data(as_text=True)
+    assert "Lamp" not in page and "0 results for “lamp”" in page
 
 
 def test_specifications_and_the_markdown_description_are_shown_safely(client):
@@ -158,3 +159,13 @@ def test_the_page_runs_the_same_queries_for_a_small_or_large_product(client, cou
             assert client.get(url).status_code == 200
         counts.append(len(statements))
     assert counts[0] == counts[1] <= 7
+
+
+def test_the_wishlist_offers_only_active_variants(client, user):
+    product = make_product("Boots", variants=[{"size": "41"}, {"size": "42"}, {"size": "43"}])
+    product.variants[1].is_active = False
+    db.session.commit()
+    client.post("/account/wishlist/add", data={"product_id": product.id})
+    page = client.get("/account/wishlist").get_data(as_text=True)
+    assert ">41 · $19.99</option>" in page and ">43 · $19.99</option>" in page
+    assert ">42 · " not in page
