@@ -1,11 +1,13 @@
 """The back office's product use cases: the list, create and edit, options and variants, delete, bulk status."""
 import itertools
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from shop.database import write_transaction
@@ -455,9 +457,18 @@ def _retire_invalid_variants(product: Product) -> list[str]:
     return _retire(product, stale, _used_variant_ids(variant.id for variant in stale))
 
 
+@contextmanager
+def _unless_raced() -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError:
+        # Another admin took the same slug or SKU between our check and our commit (Postgres).
+        raise ShopError("Another change was saved at the same moment; nothing was saved. Please try again.") from None
+
+
 def create_product(actor: User, fields: ProductFields) -> Product:
     """Create a product with its options and specifications; its variants are set on the variants page."""
-    with write_transaction():
+    with _unless_raced(), write_transaction():
         slug = _check_fields(fields, None)
         product = Product(slug="")
         db.session.add(product)
@@ -471,7 +482,7 @@ def create_product(actor: User, fields: ProductFields) -> Product:
 
 def update_product(actor: User, product_id: int, fields: ProductFields) -> str:
     """Save the product's fields, options and specifications; return what changed, in words."""
-    with write_transaction():
+    with _unless_raced(), write_transaction():
         product = product_for_edit(product_id)
         slug = _check_fields(fields, product_id)
         before = _snapshot(product)
@@ -516,7 +527,7 @@ def _describe_product_changes(changes: dict[str, list]) -> list[str]:
 
 def save_variants(actor: User, product_id: int, rows: list[VariantRow]) -> str:
     """Enable, edit and retire the product's combinations; new ones get their initial stock in the ledger."""
-    with write_transaction():
+    with _unless_raced(), write_transaction():
         product = product_for_edit(product_id)
         grid = variant_grid(product)
         if [row.values for row in rows] != [row.values for row in grid]:

@@ -250,3 +250,14 @@ def test_descriptions_render_safe_markdown():
     assert 'href="javascript' not in html and '<a href="https://e.example" rel="nofollow noopener">y</a>' in html
     assert first_sentence("**Warm** wool. Second.") == "Warm wool."
     assert len(first_sentence("word " * 100)) <= 160
+
+
+def test_a_sku_taken_between_the_check_and_the_commit_is_a_message_not_an_error(actor, category, monkeypatch):
+    make_product("Rain Coat", variants=[{"sku": "TAKEN"}])
+    product = admin_products.create_product(actor, fields(category, options=[]))
+    rows = rows_for(product.id, Default={"sku": "TAKEN"})
+    # As if another admin committed the SKU just after this save checked it.
+    monkeypatch.setattr(admin_products, "_check_variant_rows", lambda *args: None)
+    with pytest.raises(ShopError, match="Another change was saved at the same moment"):
+        admin_products.save_variants(actor, product.id, rows)
+    assert reload(product.id).variants == []
