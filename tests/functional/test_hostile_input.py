@@ -28,7 +28,15 @@ from shop.services import passwords
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
 from tests import factories
-from tests.factories import DEFAULT_PASSWORD, make_address, make_category, make_order, make_product, make_user
+from tests.factories import (
+    DEFAULT_PASSWORD,
+    make_address,
+    make_brand,
+    make_category,
+    make_order,
+    make_product,
+    make_user,
+)
 from tests.images import png_bomb, png_bytes
 from tests.plugins.stripe import WEBHOOK_SECRET, signed_webhook
 
@@ -206,7 +214,7 @@ def persona(request, app, client):
     """Log in as the persona (or not) and build the rows the sweep aims at; return (name, World)."""
     owner = _persona_account(request, request.param)
     category = make_category("Tents")
-    product = make_product("Alpine Tent", category=category, stock=1000,
+    product = make_product("Alpine Tent", category=category, stock=1000, brand=make_brand("Acme"),
                            variants=[{"size": "2P"}, {"size": "4P", "price_cents": 2999}])
     variant_ids = [variant.id for variant in product.variants]
     shipping = ShippingMethod(name="Standard", price_cents=599, position=0)
