@@ -198,14 +198,3 @@ def csv_file(rows: list[dict[str, str]], delimiter: str = ",", bom: bool = False
         writer.writeheader()
     writer.writerows(rows)
     return ("\ufeff" if bom else "").encode() + buffer.getvalue().encode("utf-8")
-
-
-def make_picture_bytes(fmt: str = "JPEG", width: int = 600, height: int = 400) -> bytes:
-    """Return a plain picture encoded as JPEG, PNG or WEBP, for upload forms."""
-    import io
-
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (40, 120, 200)).save(out, fmt)
-    return out.getvalue()

@@ -62,3 +62,9 @@ def png_bomb(width: int = 10_000, height: int = 6_000) -> bytes:
 def upload(data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg") -> FileStorage:
     """Wrap bytes as the FileStorage a multipart form hands a view."""
     return FileStorage(io.BytesIO(data), filename=filename, content_type=content_type)
+
+
+def picture_file(name: str, fmt: str = "JPEG", width: int = 600, height: int = 400) -> tuple[io.BytesIO, str]:
+    """Return a plain picture as the test client posts a file field: (stream, file name)."""
+    data = {"JPEG": jpeg_bytes, "PNG": png_bytes, "WEBP": webp_bytes}[fmt](width=width, height=height)
+    return io.BytesIO(data), name

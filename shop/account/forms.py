@@ -3,7 +3,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
-from shop.auth.forms import email_field, new_password_fields, strip
+from shop.auth.forms import email_field, new_password_fields
+from shop.core.fields import strip
 from shop.models import lengths
 from shop.services.accounts import AddressFields
 from shop.services.passwords import MAX_PASSWORD_LENGTH

@@ -3,13 +3,9 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
+from shop.core.fields import strip
 from shop.models import lengths
 from shop.services.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
-
-
-def strip(value):
-    """Trim surrounding whitespace from submitted text."""
-    return value.strip() if isinstance(value, str) else value
 
 
 def email_field(label: str = "Email") -> EmailField:

@@ -1,5 +1,4 @@
 """Checkout and test-payment forms."""
-import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField
@@ -7,6 +6,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
 from shop.checkout.countries import COUNTRIES
+from shop.core.fields import storable, strip
 from shop.models import lengths
 
 COUNTRY_CHOICES = [SelectChoice("", "Choose a country…")] + [
@@ -14,39 +14,29 @@ COUNTRY_CHOICES = [SelectChoice("", "Choose a country…")] + [
 ]
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _storable(form, field):
-    # Control characters (NUL among them, which Postgres refuses) never belong on a parcel label.
-    if field.data and any(unicodedata.category(char) in ("Cc", "Cs") for char in field.data):
-        raise ValidationError("This contains characters we cannot store. Please retype it.")
-
-
 class CheckoutForm(FlaskForm):
-    email = StringField("Email", filters=[_strip], validators=[
+    email = StringField("Email", filters=[strip], validators=[
         DataRequired("Please enter your email address."),
         Email("Please enter a valid email address."), Length(max=lengths.EMAIL),
     ])
-    name = StringField("Full name", filters=[_strip], validators=[
-        DataRequired("Please enter the name to ship to."), Length(max=lengths.PERSON_NAME), _storable])
-    line1 = StringField("Address", filters=[_strip], validators=[
-        DataRequired("Please enter the street address."), Length(max=lengths.ADDRESS_LINE), _storable])
-    line2 = StringField("Address line 2 (optional)", filters=[_strip], validators=[
-        Optional(), Length(max=lengths.ADDRESS_LINE), _storable])
-    city = StringField("City", filters=[_strip], validators=[
-        DataRequired("Please enter the city."), Length(max=lengths.CITY), _storable])
-    postal_code = StringField("Postal code", filters=[_strip], validators=[
-        DataRequired("Please enter the postal code."), Length(max=lengths.POSTAL_CODE), _storable])
+    name = StringField("Full name", filters=[strip], validators=[
+        DataRequired("Please enter the name to ship to."), Length(max=lengths.PERSON_NAME), storable])
+    line1 = StringField("Address", filters=[strip], validators=[
+        DataRequired("Please enter the street address."), Length(max=lengths.ADDRESS_LINE), storable])
+    line2 = StringField("Address line 2 (optional)", filters=[strip], validators=[
+        Optional(), Length(max=lengths.ADDRESS_LINE), storable])
+    city = StringField("City", filters=[strip], validators=[
+        DataRequired("Please enter the city."), Length(max=lengths.CITY), storable])
+    postal_code = StringField("Postal code", filters=[strip], validators=[
+        DataRequired("Please enter the postal code."), Length(max=lengths.POSTAL_CODE), storable])
     country = SelectField("Country", choices=COUNTRY_CHOICES, validate_choice=False, validators=[
         DataRequired("Please choose a country.")])
-    phone = StringField("Phone (optional)", filters=[_strip], validators=[
+    phone = StringField("Phone (optional)", filters=[strip], validators=[
         Optional(), Length(max=lengths.PHONE),
         Regexp(r"^[0-9+()./ -]+$", message="A phone number has only digits, spaces and + ( ) - ."),
     ])
     shipping_method = RadioField("Shipping", coerce=int, validate_choice=True)
-    coupon = StringField("Coupon code (optional)", filters=[_strip],
+    coupon = StringField("Coupon code (optional)", filters=[strip],
                          validators=[Optional(), Length(max=lengths.COUPON_CODE)])
     # One-time token of this checkout page: sending the form twice places one order, not two.
     placement_token = HiddenField(validators=[

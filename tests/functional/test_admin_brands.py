@@ -8,16 +8,12 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import AuditRecord, Brand, Product
-from tests.factories import make_brand, make_picture_bytes, make_product
+from tests.factories import make_brand, make_product
+from tests.images import picture_file
 
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-def upload(name: str, fmt: str = "JPEG", width: int = 600, height: int = 400) -> tuple[io.BytesIO, str]:
-    """Return a picture file as a form field takes it."""
-    return io.BytesIO(make_picture_bytes(fmt, width, height)), name
 
 
 def brand_named(name: str) -> Brand | None:
@@ -164,7 +160,7 @@ def test_unknown_brands_are_404(client, admin):
 
 
 def test_a_logo_is_uploaded_shown_replaced_and_removed(client, admin, acme, app):
-    data = {"name": "Acme", "slug": brand_named("Acme").slug, "logo": upload("acme.png", "PNG", 300, 120)}
+    data = {"name": "Acme", "slug": brand_named("Acme").slug, "logo": picture_file("acme.png", "PNG", 300, 120)}
     response = client.post(f"/admin/brands/{acme}", data=data, content_type="multipart/form-data",
                            follow_redirects=True)
     assert "logo changed" in text(response)
@@ -172,7 +168,7 @@ def test_a_logo_is_uploaded_shown_replaced_and_removed(client, admin, acme, app)
     assert first and f"{first}-thumb.webp" in text(client.get("/admin/brands"))
     assert any(name.startswith(first.rsplit("/", 1)[-1]) for name in media_files(app))
 
-    data["logo"] = upload("acme.webp", "WEBP")
+    data["logo"] = picture_file("acme.webp", "WEBP")
     client.post(f"/admin/brands/{acme}", data=data, content_type="multipart/form-data")
     second = brand_named("Acme").logo_key
     assert second != first
@@ -193,7 +189,7 @@ def test_a_refused_logo_is_explained_next_to_the_field(client, admin, app):
 
 
 def test_deleting_a_brand_deletes_its_logo_files(client, admin, app):
-    client.post("/admin/brands/new", data={"name": "Acme", "logo": upload("a.jpg", "JPEG")},
+    client.post("/admin/brands/new", data={"name": "Acme", "logo": picture_file("a.jpg", "JPEG")},
                 content_type="multipart/form-data")
     brand = brand_named("Acme")
     assert brand.logo_key and media_files(app)

@@ -9,16 +9,12 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import AuditRecord, Category
-from tests.factories import make_category, make_picture_bytes, make_product
+from tests.factories import make_category, make_product
+from tests.images import picture_file
 
 
 def text(response) -> str:
     return html.unescape(response.get_data(as_text=True))
-
-
-def upload(name: str, fmt: str = "JPEG", width: int = 600, height: int = 400) -> tuple[io.BytesIO, str]:
-    """Return a picture file as a form field takes it."""
-    return io.BytesIO(make_picture_bytes(fmt, width, height)), name
 
 
 def reloaded(category_id: int) -> Category:
@@ -283,7 +279,7 @@ def test_an_inactive_category_and_everything_under_it_is_hidden(client, admin, o
 
 def test_the_category_image_is_uploaded_shown_replaced_and_removed(client, admin, outdoor, app):
     tents = reloaded(outdoor["tents"])
-    data = form_for(tents, image=upload("tents.jpg", "JPEG", 900, 600))
+    data = form_for(tents, image=picture_file("tents.jpg", "JPEG", 900, 600))
     response = client.post(f"/admin/categories/{tents.id}", data=data, content_type="multipart/form-data",
                            follow_redirects=True)
     assert "image changed" in text(response)
@@ -294,7 +290,7 @@ def test_the_category_image_is_uploaded_shown_replaced_and_removed(client, admin
     page = client.get(f"/categories/{tents.slug}").get_data(as_text=True)
     assert f"{first_key}-full.webp" in page and 'alt="Tents"' in page
 
-    client.post(f"/admin/categories/{tents.id}", data=form_for(tents, image=upload("b.png", "PNG")),
+    client.post(f"/admin/categories/{tents.id}", data=form_for(tents, image=picture_file("b.png", "PNG")),
                 content_type="multipart/form-data")
     second_key = reloaded(tents.id).image_key
     assert second_key != first_key
@@ -320,7 +316,7 @@ def test_a_refused_image_is_explained_next_to_the_field_and_nothing_is_kept(clie
 
 def test_a_failed_save_leaves_no_uploaded_files(client, admin, outdoor, app):
     tents = reloaded(outdoor["tents"])
-    data = form_for(tents, parent_id=str(outdoor["dome"]), image=upload("ok.jpg", "JPEG"))
+    data = form_for(tents, parent_id=str(outdoor["dome"]), image=picture_file("ok.jpg", "JPEG"))
     response = client.post(f"/admin/categories/{tents.id}", data=data, content_type="multipart/form-data")
     assert response.status_code == 422
     media = app.config["MEDIA_PATH"]

@@ -1,5 +1,4 @@
 """The category form, and the helpers the category and brand forms share."""
-import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -7,9 +6,10 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from shop.core.converters import MAX_ID
+from shop.core.fields import storable, storable_text, strip
 from shop.models import lengths
 from shop.services.taxonomy import MAX_DESCRIPTION, CategoryFields, FieldRefusal
 
@@ -17,28 +17,11 @@ TOP_LEVEL = ""
 SLUG_HELP = "Lower-case letters, digits and hyphens; leave it empty to make one from the name."
 
 
-def strip(value):
-    """Trim surrounding whitespace from submitted text."""
-    return value.strip() if isinstance(value, str) else value
-
-
-def storable(multiline: bool = False):
-    """Return a validator refusing control characters (NUL among them, which Postgres refuses)."""
-    allowed = "\n\r\t" if multiline else ""
-
-    def check(form, field):
-        if field.data and any(unicodedata.category(char) in ("Cc", "Cs") and char not in allowed
-                              for char in field.data):
-            raise ValidationError("This contains characters we cannot store. Please retype it.")
-
-    return check
-
-
 def name_field(label: str, max_length: int) -> StringField:
     return StringField(label, filters=[strip], validators=[
         DataRequired(f"Please enter the {label.lower()}."),
         Length(max=max_length, message=f"The {label.lower()} can be at most {max_length} characters long."),
-        storable()], render_kw={"maxlength": max_length})
+        storable], render_kw={"maxlength": max_length})
 
 
 def slug_field(max_length: int) -> StringField:
@@ -53,7 +36,7 @@ def description_field() -> TextAreaField:
     return TextAreaField("Description (Markdown: paragraphs, lists, **bold**, [links](https://…))", validators=[
         Optional(), Length(max=MAX_DESCRIPTION,
                            message=f"The description can be at most {MAX_DESCRIPTION:,} characters long."),
-        storable(multiline=True)])
+        storable_text])
 
 
 def picture_field(label: str) -> FileField:
@@ -92,10 +75,10 @@ class CategoryForm(FlaskForm):
                             invalid_value_message="Choose a category from the list.")
     description = description_field()
     seo_title = StringField("SEO title (the browser tab and search results; empty uses the name)", filters=[strip],
-                            validators=[Optional(), Length(max=lengths.SEO_TITLE), storable()],
+                            validators=[Optional(), Length(max=lengths.SEO_TITLE), storable],
                             render_kw={"maxlength": lengths.SEO_TITLE})
     meta_description = TextAreaField("Meta description (the summary search engines show)", filters=[strip],
-                                     validators=[Optional(), Length(max=lengths.META_DESCRIPTION), storable()],
+                                     validators=[Optional(), Length(max=lengths.META_DESCRIPTION), storable],
                                      render_kw={"maxlength": lengths.META_DESCRIPTION, "rows": 3})
     is_active = BooleanField("Active (shoppers see it, and the categories under it)", default=True)
     image = picture_field("Image")

@@ -1,6 +1,5 @@
 """The stock adjustment form."""
 import re
-import unicodedata
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, RadioField, SelectField, StringField
@@ -8,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import TextInput
 
+from shop.core.fields import storable, strip
 from shop.models import StockReason
 from shop.models.inventory import ADJUSTMENT_REASONS
 from shop.services.inventory import MAX_STOCK, NOTE_LENGTH, REASON_WORDS
@@ -34,16 +34,6 @@ class WholeNumberField(IntegerField):
         self.data = int(typed)
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _storable(form, field):
-    # Control characters (NUL among them, which Postgres refuses) never belong in a note.
-    if field.data and any(unicodedata.category(char) in ("Cc", "Cs") for char in field.data):
-        raise ValidationError("This contains characters we cannot store. Please retype it.")
-
-
 class StockAdjustmentForm(FlaskForm):
     mode = RadioField("Change", default="delta", choices=[
         SelectChoice("delta", "Add or remove (5 adds five, -3 removes three)"),
@@ -54,9 +44,9 @@ class StockAdjustmentForm(FlaskForm):
         SelectChoice(reason.value, REASON_WORDS[reason]) for reason in ADJUSTMENT_REASONS],
         validators=[InputRequired("Choose why the stock changed.")])
     # No Optional(): it would stop validate_note from asking for the note "Other" needs.
-    note = StringField("Note (required for “Other”)", filters=[_strip], validators=[
+    note = StringField("Note (required for “Other”)", filters=[strip], validators=[
         Length(max=NOTE_LENGTH, message=f"The note can be at most {NOTE_LENGTH} characters long."),
-        _storable])
+        storable])
     # Where to go back to after adjusting from the inventory list (checked as a local path by the view).
     next = HiddenField(validators=[Optional(), Length(max=2000)])
 

@@ -1,5 +1,4 @@
 """Forms of the product pages: the product itself, its variants, and the list's bulk action."""
-import unicodedata
 
 from flask import current_app
 from flask_wtf import FlaskForm
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from shop.core.fields import storable, storable_text, strip
 from shop.models import lengths
 from shop.models.catalog import MAX_OPTIONS
 from shop.money import parse_money
@@ -25,17 +25,6 @@ from shop.services.catalog_admin import MAX_BULK, MAX_INITIAL_STOCK, MAX_SPECIFI
 
 MAX_DESCRIPTION = 20_000
 SPARE_SPECIFICATION_ROWS = 3
-
-
-def strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def storable(form, field):
-    """Refuse control characters (NUL among them, which Postgres refuses): no name or value holds one."""
-    if isinstance(field.data, str) and any(unicodedata.category(char) in ("Cc", "Cs") for char in field.data
-                                           if char not in "\r\n\t"):
-        raise ValidationError("This contains characters we cannot store. Please retype it.")
 
 
 def split_values(text: str) -> list[str]:
@@ -97,7 +86,7 @@ class ProductForm(FlaskForm):
     slug = StringField("Slug (the address: /products/<slug>; left blank, it is made from the name)",
                        filters=[strip], validators=[Optional(), Length(max=lengths.SLUG), storable])
     description = TextAreaField("Description (Markdown: **bold**, *italic*, - lists, [links](https://...))",
-                                validators=[Length(max=MAX_DESCRIPTION), storable])
+                                validators=[Length(max=MAX_DESCRIPTION), storable_text])
     category = SelectField("Category", validators=[DataRequired("Please choose a category.")])
     brand = SelectField("Brand (optional)")
     is_featured = BooleanField("Featured on the home page")
@@ -105,7 +94,7 @@ class ProductForm(FlaskForm):
     seo_title = StringField("SEO title (blank: the product's name)", filters=[strip], validators=[
         Length(max=lengths.SEO_TITLE), storable])
     meta_description = TextAreaField("Meta description (blank: the description's first sentence)",
-                                     filters=[strip], validators=[Length(max=lengths.META_DESCRIPTION), storable])
+                                     filters=[strip], validators=[Length(max=lengths.META_DESCRIPTION), storable_text])
     option1_name, option1_values = _option_fields(1)
     option2_name, option2_values = _option_fields(2)
     option3_name, option3_values = _option_fields(3)
