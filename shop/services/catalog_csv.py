@@ -415,6 +415,9 @@ def _read_row(line: int, values: dict[str, str], currency: str, decimal_comma: b
             cells.problem(OPTION_VALUE_COLUMNS[index], f"Give this variant's {name}.")
         if value and not name:
             cells.problem(OPTION_NAME_COLUMNS[index], "Name the option this value belongs to.")
+        if "," in value:
+            # The product page lists an option's values separated by commas.
+            cells.problem(OPTION_VALUE_COLUMNS[index], "An option value cannot hold a comma.")
         if name and index and not names[index - 1]:
             cells.problem(OPTION_NAME_COLUMNS[index], f"Fill option{index}_name first.")
         if name and name.casefold() in (earlier.casefold() for earlier in names[:index]):

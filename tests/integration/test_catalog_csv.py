@@ -212,6 +212,9 @@ class TestApply:
                                  option2_value=f"C{colour}") for size in range(11) for colour in range(10)])
         assert [problem.message for problem in preview_import(many).problems] == [
             "The options of product tee make 110 combinations; a product can have at most 100."]
+        comma = csv_file([csv_row(sku="W-1", option1_value="Small, narrow")])
+        assert [problem.message for problem in preview_import(comma).problems] == [
+            "An option value cannot hold a comma."]
 
     def test_new_values_extend_an_option_in_the_files_order(self, app, actor):
         product = make_product("Tee", variants=[{"size": "M"}])
