@@ -184,7 +184,7 @@ def _description(rng: random.Random, name: str, leaf: str) -> str:
          "Tested in real conditions", "Comfortable from the first day"],
         k=3,
     )
-    return f"The {name} is our take on {leaf.lower()} done right.\n\n" + "\n".join(f"• {t}" for t in traits)
+    return f"The {name} is our take on {leaf.lower()} done right.\n\n" + "\n".join(f"- {t}" for t in traits)
 
 
 def _ensure_categories() -> dict[str, int]:
