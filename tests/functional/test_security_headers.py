@@ -14,7 +14,7 @@ from shop.models import ShippingMethod
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
 from shop.services.orders import order_token
-from tests.factories import make_address, make_category, make_order, make_product, make_user
+from tests.factories import make_address, make_brand, make_category, make_order, make_product, make_user
 
 PERSONAL_BLUEPRINTS = {"account", "auth", "cart", "checkout", "admin"}
 REQUIRED_DIRECTIVES = {
@@ -69,6 +69,7 @@ def world(app, client, admin):
     """A logged-in admin with an address, an order of their own, a filled cart and a product image."""
     category = make_category("Tents")
     product = make_product("Alpine Tent", category=category, stock=50, images=0)  # placeholders in the cart
+    stove = make_product("Camp Stove", category=category, brand=make_brand("Acme"), images=1)
     db.session.add(ShippingMethod(name="Standard", price_cents=599, position=0))
     address = make_address(admin)
     order = make_order(variant=product.variants[0], email="admin@example.com")
@@ -86,6 +87,8 @@ def world(app, client, admin):
         "reference": order.payment_reference,
         "filename": {"core.media": "test/photo.png", "static": "css/shop.css"},
         "token": make_reset_token(make_user("reset@example.com")),
+        "category_id": category.id, "brand_id": stove.brand_id, "product_id": stove.id,
+        "image_id": stove.images[0].id, "variant_id": product.variants[0].id, "import_token": "0" * 32,
         "query": {"checkout.order_detail": {"token": order_token(order.number)},
                   "checkout.success": {"session_id": order.payment_reference}},
     }

@@ -22,8 +22,8 @@ def test_an_unknown_stock_reason_is_refused(app):
     order = make_order()
     db.session.commit()
     with pytest.raises(IntegrityError, match="ck_stock_movements_reason"):
-        db.session.execute(sa.text("INSERT INTO stock_movements (variant_id, order_id, delta, reason, created_at) "
-                                   "VALUES (:variant_id, :order_id, -1, 'borrowed', CURRENT_TIMESTAMP)"),
+        db.session.execute(sa.text("INSERT INTO stock_movements (variant_id, order_id, delta, reason, note, created_at)"
+                                   " VALUES (:variant_id, :order_id, -1, 'borrowed', '', CURRENT_TIMESTAMP)"),
                            {"variant_id": order.items[0].variant_id, "order_id": order.id})
         db.session.commit()
     db.session.rollback()
