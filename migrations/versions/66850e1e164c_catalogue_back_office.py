@@ -117,6 +117,8 @@ def upgrade():
         batch_op.add_column(sa.Column('is_active', sa.Boolean(), nullable=False, server_default=sa.true()))
         batch_op.add_column(sa.Column('image_id', sa.Integer(), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_product_variants_image_id_product_images'), 'product_images', ['image_id'], ['id'], ondelete='SET NULL')
+        batch_op.drop_index('ix_product_variants_product_id_price')
+        batch_op.create_index('ix_product_variants_product_id_active_price', ['product_id', 'is_active', 'price_cents'], unique=False)
 
     _size_and_colour_become_options()
 
@@ -193,6 +195,8 @@ def downgrade():
                 f"AND o.position = {position - 1} AND o.name = '{column.title() if column == 'size' else 'Colour'}')"
             )
     with op.batch_alter_table('product_variants', schema=None) as batch_op:
+        batch_op.drop_index('ix_product_variants_product_id_active_price')
+        batch_op.create_index('ix_product_variants_product_id_price', ['product_id', 'price_cents'], unique=False)
         batch_op.drop_constraint(batch_op.f('fk_product_variants_image_id_product_images'), type_='foreignkey')
         batch_op.drop_column('image_id')
         batch_op.drop_column('is_active')

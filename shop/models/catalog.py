@@ -158,7 +158,8 @@ class ProductVariant(Model):
     __table_args__ = (
         CheckConstraint("stock >= 0", name="stock_not_negative"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
-        Index("ix_product_variants_product_id_price", "product_id", "price_cents"),
+        # Listings ask for each product's cheapest active variant: one seek, no row visited.
+        Index("ix_product_variants_product_id_active_price", "product_id", "is_active", "price_cents"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,4 +1,7 @@
-"""Read-side catalogue queries, each a fixed number of SQL statements."""
+"""Read-side catalogue queries, each a fixed number of SQL statements.
+
+Flags are compared with "= true", not "IS true": Postgres can serve only the former from an index.
+"""
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -52,7 +55,7 @@ def top_categories() -> list[Category]:
     return list(
         db.session.scalars(
             sa.select(Category)
-            .where(Category.parent_id.is_(None), Category.is_active.is_(True))
+            .where(Category.parent_id.is_(None), Category.is_active == sa.true())
             .order_by(Category.position, Category.name)
         )
     )
@@ -109,7 +112,7 @@ def _min_price():
     # Correlated and served by the (product_id, price_cents) index: one seek per product.
     return (
         sa.select(sa.func.min(ProductVariant.price_cents))
-        .where(ProductVariant.product_id == Product.id, ProductVariant.is_active.is_(True))
+        .where(ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true())
         .correlate(Product)
         .scalar_subquery()
     )
@@ -138,7 +141,7 @@ def _cards(products: list[Product]) -> list[ProductCard]:
                 sa.func.max(ProductVariant.compare_at_cents).label("compare_at"),
                 sa.func.max(ProductVariant.stock).label("max_stock"),
             )
-            .where(ProductVariant.product_id.in_(ids), ProductVariant.is_active.is_(True))
+            .where(ProductVariant.product_id.in_(ids), ProductVariant.is_active == sa.true())
             .group_by(ProductVariant.product_id)
         )
     }
@@ -177,9 +180,10 @@ def first_images(product_ids) -> dict[int, ProductImage]:
 
 
 def _listing(condition, sort: str, page: int, per_page: int) -> Page:
-    # Counted like the cards: a product with no active variant cannot be bought, so it is not listed.
-    sellable = sa.exists().where(ProductVariant.product_id == Product.id, ProductVariant.is_active.is_(True))
-    condition = sa.and_(condition, sellable)
+    # Not filtered on "has a variant on sale": at 10,000 products that condition tripled the time of
+    # a category page on Postgres. A product without one (just created, or every variant switched
+    # off, which the variants page refuses) is counted here but gets no card, as before variants
+    # could be switched off.
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(condition)) or 0
     page = min(page, max(1, -(-total // per_page)))
     products = list(
@@ -197,7 +201,7 @@ def _listing(condition, sort: str, page: int, per_page: int) -> Page:
 
 def category_products(category_ids: list[int], sort: str, page: int, per_page: int) -> Page:
     """Return one page of active products in the given categories as cards."""
-    condition = sa.and_(Product.category_id.in_(category_ids), Product.is_active.is_(True))
+    condition = sa.and_(Product.category_id.in_(category_ids), Product.is_active == sa.true())
     return _listing(condition, sort, page, per_page)
 
 
@@ -208,7 +212,7 @@ def search_products(term: str, sort: str, page: int, per_page: int) -> Page:
     products, and shoppers search for what a product is called.
     """
     pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    condition = sa.and_(Product.is_active.is_(True), Product.name.ilike(pattern, escape="\\"))
+    condition = sa.and_(Product.is_active == sa.true(), Product.name.ilike(pattern, escape="\\"))
     return _listing(condition, sort, page, per_page)
 
 
@@ -217,7 +221,7 @@ def featured_products(limit: int = 8) -> list[ProductCard]:
     products = list(
         db.session.scalars(
             sa.select(Product)
-            .where(Product.is_featured.is_(True), Product.is_active.is_(True))
+            .where(Product.is_featured == sa.true(), Product.is_active == sa.true())
             .options(selectinload(Product.brand))
             .order_by(Product.created_at.desc(), Product.id.desc())
             .limit(limit)
@@ -233,7 +237,7 @@ def product_detail(slug: str) -> Product | None:
     """
     return db.session.scalar(
         sa.select(Product)
-        .where(Product.slug == slug, Product.is_active.is_(True))
+        .where(Product.slug == slug, Product.is_active == sa.true())
         .options(
             joinedload(Product.brand),
             joinedload(Product.category),
@@ -250,5 +254,5 @@ def renamed_product_slug(old_slug: str) -> str | None:
     return db.session.scalar(
         sa.select(Product.slug)
         .join(ProductSlugRedirect, ProductSlugRedirect.product_id == Product.id)
-        .where(ProductSlugRedirect.old_slug == old_slug, Product.is_active.is_(True))
+        .where(ProductSlugRedirect.old_slug == old_slug, Product.is_active == sa.true())
     )
