@@ -31,7 +31,3 @@ def id_filter(name: str) -> int | None:
 def page() -> int:
     return page_number()
 
-
-def like_pattern(term: str) -> str:
-    """Return a LIKE pattern that matches the term anywhere, its wildcards escaped (use escape="\\")."""
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

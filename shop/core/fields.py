@@ -1,7 +1,7 @@
 """Filters and validators every form shares."""
-import unicodedata
-
 from wtforms.validators import ValidationError
+
+from shop import text
 
 CANNOT_STORE = "This contains characters we cannot store. Please retype it."
 
@@ -16,17 +16,13 @@ def one_line(value):
     return " ".join(value.split()) if isinstance(value, str) else value
 
 
-def _has_control_characters(text: str, allowed: str = "") -> bool:
-    return any(unicodedata.category(char) in ("Cc", "Cs") and char not in allowed for char in text)
-
-
 def storable(form, field) -> None:
     """Refuse control characters in one-line text (NUL among them, which Postgres refuses)."""
-    if isinstance(field.data, str) and _has_control_characters(field.data):
+    if isinstance(field.data, str) and not text.storable(field.data):
         raise ValidationError(CANNOT_STORE)
 
 
 def storable_text(form, field) -> None:
     """Refuse control characters in text of several lines, where line breaks and tabs belong."""
-    if isinstance(field.data, str) and _has_control_characters(field.data, allowed="\r\n\t"):
+    if isinstance(field.data, str) and not text.storable(field.data, multiline=True):
         raise ValidationError(CANNOT_STORE)

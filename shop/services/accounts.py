@@ -2,7 +2,6 @@
 import hashlib
 import hmac
 import secrets
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,6 +25,7 @@ from shop.services.passwords import (
     spend_verification_time,
     verify_password,
 )
+from shop.text import storable
 
 RESET_TOKEN_MAX_AGE = 3600
 RESET_TOKEN_SALT = "password-reset"
@@ -78,7 +78,7 @@ def clean_name(name: str) -> str:
 
 def _check_printable(value: str, label: str) -> None:
     # Control characters (NUL among them, which Postgres refuses) never belong in a name or address.
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in value):
+    if not storable(value):
         raise ShopError(f"The {label} contains characters we cannot store.")
 
 

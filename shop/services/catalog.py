@@ -205,14 +205,18 @@ def category_products(category_ids: list[int], sort: str, page: int, per_page: i
     return _listing(condition, sort, page, per_page)
 
 
+def contains_pattern(term: str) -> str:
+    """Return an ILIKE pattern matching the term anywhere, its wildcards escaped (use escape="\\")."""
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def search_products(term: str, sort: str, page: int, per_page: int) -> Page:
     """Return one page of active products whose name matches the term.
 
     Names only: scanning descriptions made search several times slower on Postgres at 10,000
     products, and shoppers search for what a product is called.
     """
-    pattern = "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    condition = sa.and_(Product.is_active == sa.true(), Product.name.ilike(pattern, escape="\\"))
+    condition = sa.and_(Product.is_active == sa.true(), Product.name.ilike(contains_pattern(term), escape="\\"))
     return _listing(condition, sort, page, per_page)
 
 

@@ -1,6 +1,5 @@
 """The back office's product use cases: the list, create and edit, options and variants, delete, bulk status."""
 import itertools
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,9 +31,10 @@ from shop.models.catalog import DEFAULT_LABEL, MAX_OPTIONS
 from shop.money import format_money
 from shop.services import NotFound, ShopError, audit
 from shop.services.admin_overview import low_stock_threshold
-from shop.services.catalog import Page, first_images
+from shop.services.catalog import Page, contains_pattern, first_images
 from shop.services.images import delete_files
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
+from shop.text import storable
 
 MAX_VALUES_PER_OPTION = 30
 MAX_COMBINATIONS = 100  # every combination is a row of the variants editor
@@ -140,10 +140,6 @@ class DeleteResult:
     name: str
 
 
-def _printable(text: str) -> bool:
-    return not any(unicodedata.category(char) in ("Cc", "Cs") for char in text)
-
-
 def _money(cents: int | None) -> str:
     return format_money(cents, current_app.config["CURRENCY"]) if cents is not None else "none"
 
@@ -201,7 +197,7 @@ def list_products(filters: ProductFilters, page: int, per_page: int) -> Page:
     """Return one page of products as ProductRows, in a fixed number of queries whatever the page size."""
     conditions = []
     if filters.term:
-        pattern = "%" + filters.term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(filters.term)
         conditions.append(sa.or_(
             Product.name.ilike(pattern, escape="\\"),
             sa.exists(sa.select(ProductVariant.id).where(ProductVariant.product_id == Product.id,
@@ -328,7 +324,7 @@ def was_ordered(product_id: int) -> bool:
 def _check_fields(fields: ProductFields, product_id: int | None) -> str:
     """Check what needs the database (and the shape of the options); return the slug to store."""
     errors: dict[str, str] = {}
-    if not fields.name or len(fields.name) > lengths.PRODUCT_NAME or not _printable(fields.name):
+    if not fields.name or len(fields.name) > lengths.PRODUCT_NAME or not storable(fields.name):
         errors["name"] = "Please enter a name (at most 200 characters)."
     if db.session.get(Category, fields.category_id) is None:
         errors["category"] = "Please choose a category."
@@ -359,7 +355,7 @@ def _check_options(options: list[tuple[str, list[str]]], errors: dict[str, str])
     names: set[str] = set()
     combinations = 1
     for position, (name, values) in enumerate(options, start=1):
-        if not name or len(name) > lengths.OPTION_NAME or not _printable(name):
+        if not name or len(name) > lengths.OPTION_NAME or not storable(name):
             errors[f"option{position}_name"] = "Please name the option (at most 40 characters)."
         elif name.lower() in names:
             errors[f"option{position}_name"] = "Two options have this name."
@@ -370,7 +366,7 @@ def _check_options(options: list[tuple[str, list[str]]], errors: dict[str, str])
             errors[f"option{position}_values"] = f"An option has at most {MAX_VALUES_PER_OPTION} values."
         elif len({value.lower() for value in values}) != len(values):
             errors[f"option{position}_values"] = "Each value may appear only once."
-        elif any(not value or len(value) > lengths.OPTION_VALUE or not _printable(value) for value in values):
+        elif any(not value or len(value) > lengths.OPTION_VALUE or not storable(value) for value in values):
             errors[f"option{position}_values"] = "Each value needs 1 to 40 characters."
         combinations *= max(1, len(values))
     if combinations > MAX_COMBINATIONS and not errors:
@@ -614,7 +610,7 @@ def _check_variant_rows(product: Product, grid: list[GridRow], rows: list[Varian
         prefix = f"variants-{grid_row.index}-"
         own_id = grid_row.variant.id if grid_row.variant is not None else None
         holder = holders.get(row.sku)
-        if not row.sku or len(row.sku) > lengths.SKU or not _printable(row.sku) or row.sku != row.sku.strip():
+        if not row.sku or len(row.sku) > lengths.SKU or not storable(row.sku) or row.sku != row.sku.strip():
             errors[prefix + "sku"] = "Please enter a SKU (at most 64 characters)."
         elif row.sku in seen:
             errors[prefix + "sku"] = "Two combinations have this SKU."

@@ -42,6 +42,7 @@ from shop.money import minor_units_per_major, parse_money
 from shop.services import NotFound, ShopError
 from shop.services.catalog_admin import MAX_COMBINATIONS, MAX_VALUES_PER_OPTION
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
+from shop.text import storable
 
 COLUMNS = (
     "sku", "product_name", "product_slug", "description", "category_path", "brand", "is_active", "is_featured",
@@ -70,9 +71,6 @@ TRUE_WORDS = frozenset({"yes", "y", "true", "1"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0"})
 BATCH = 500  # products per export batch, keys per IN (...) lookup
 
-# Control characters and lone surrogates (Unicode's Cc and Cs): no text the shop stores holds them.
-UNSTORABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-MULTILINE_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # keeps \t \n \r
 
 UPLOAD_FOLDER = "imports"
 UPLOAD_MAX_AGE_SECONDS = 24 * 3600
@@ -351,7 +349,7 @@ class _Cells:
     def text(self, column: str, max_length: int, required: bool = False, multiline: bool = False) -> str:
         raw = self.values.get(column, "")
         value = raw if multiline else raw.strip()
-        if (MULTILINE_UNSTORABLE if multiline else UNSTORABLE).search(value):
+        if not storable(value, multiline):
             self.problem(column, "Contains control characters, which cannot be stored.")
         if required and not value.strip():
             self.problem(column, "Required.")

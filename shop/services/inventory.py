@@ -1,5 +1,4 @@
 """Inventory: the stock list, an admin's stock adjustments, and each variant's ledger."""
-import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -13,6 +12,7 @@ from shop.models.inventory import ADJUSTMENT_REASONS
 from shop.services import NotFound, ShopError
 from shop.services.admin_overview import low_stock_threshold
 from shop.services.audit import record
+from shop.text import storable
 
 # The most one variant may hold, and so the largest single change: far above any real shelf, and far
 # below what the 32-bit stock column overflows at.
@@ -144,7 +144,7 @@ def _checked_note(reason: StockReason, note: str) -> str:
         raise ShopError("Say in a note why the stock changed when the reason is “other”.")
     if len(note) > NOTE_LENGTH:
         raise ShopError(f"The note can be at most {NOTE_LENGTH} characters long.")
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in note):
+    if not storable(note):
         raise ShopError("The note contains characters we cannot store.")
     return note
 

@@ -5,7 +5,6 @@ Files are written before the transaction that records them, and deleted if it fa
 photo's files go only after the transaction that dropped its row commits, so no file is ever
 orphaned and no row ever points at a missing file.
 """
-import unicodedata
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from shop.extensions import db
 from shop.models import Product, ProductImage, User, lengths
 from shop.services import NotFound, ShopError, audit
 from shop.services.images import delete_files, rendition_name, save_picture
+from shop.text import storable
 
 # One form post: enough for a product shoot, few enough that one request stays quick.
 MAX_FILES_PER_UPLOAD = 20
@@ -49,7 +49,7 @@ def clean_alt(text: str | None) -> str:
         raise ShopError("Please describe the photo in its alt text: people who cannot see it rely on it.")
     if len(alt) > lengths.IMAGE_ALT:
         raise ShopError(f"The alt text can be at most {lengths.IMAGE_ALT} characters long.")
-    if any(unicodedata.category(char) in ("Cc", "Cs") for char in alt):
+    if not storable(alt):
         raise ShopError("The alt text contains characters we cannot store.")
     return alt
 

@@ -1,8 +1,8 @@
 """Categories and brands: the back office's use cases for how the catalogue is organised."""
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +14,7 @@ from shop.models import Brand, Category, Product, User, lengths
 from shop.services import NotFound, ShopError, audit, images
 from shop.services.catalog import Page
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
+from shop.text import storable
 
 MAX_DESCRIPTION = 20_000
 BRAND_SORTS = {"name": "Name, A to Z", "name_desc": "Name, Z to A", "products": "Most products", "newest": "Newest"}
@@ -185,16 +186,8 @@ def update_category(actor: User, category_id: int, fields: CategoryFields, image
             _renumber(old_parent)
         for name, value in values.items():
             setattr(category, name, value)
-        if picture:
-            category.image_key = picture.key
-        elif remove_image:
-            category.image_key = None
-        _flush_unique("slug", "That slug was taken a moment ago; please choose another.")
-        changes = audit.changed_fields(before, _category_state(category))
-        if changes:
-            audit.record(actor, "category.update", "category", category.id,
-                         f"Changed {', '.join(_labels(changes))} of category {category.name}", changes)
-        saved = Saved(category.id, category.name, _labels(changes))
+        _swap_picture(category, "image_key", picture, remove_image)
+        saved = _audited_update(actor, "category", category, before, _category_state)
         new_key = category.image_key
     if old_key and old_key != new_key:
         images.delete_files([old_key])
@@ -408,16 +401,8 @@ def update_brand(actor: User, brand_id: int, fields: BrandFields, logo: FileStor
         old_key = brand.logo_key
         for name, value in values.items():
             setattr(brand, name, value)
-        if picture:
-            brand.logo_key = picture.key
-        elif remove_logo:
-            brand.logo_key = None
-        _flush_unique("slug", "That slug was taken a moment ago; please choose another.")
-        changes = audit.changed_fields(before, _brand_state(brand))
-        if changes:
-            audit.record(actor, "brand.update", "brand", brand.id,
-                         f"Changed {', '.join(_labels(changes))} of brand {brand.name}", changes)
-        saved = Saved(brand.id, brand.name, _labels(changes))
+        _swap_picture(brand, "logo_key", picture, remove_logo)
+        saved = _audited_update(actor, "brand", brand, before, _brand_state)
         new_key = brand.logo_key
     if old_key and old_key != new_key:
         images.delete_files([old_key])
@@ -467,8 +452,7 @@ def _clean(field: str, value: str | None, label: str, max_length: int, required:
         raise FieldRefusal(field, f"Please enter the {label}.")
     if len(text) > max_length:
         raise FieldRefusal(field, f"The {label} can be at most {max_length} characters long.")
-    allowed = "\n\r\t" if multiline else ""
-    if any(unicodedata.category(char) in ("Cc", "Cs") and char not in allowed for char in text):
+    if not storable(text, multiline):
         raise FieldRefusal(field, f"The {label} contains characters we cannot store.")
     return text
 
@@ -499,6 +483,26 @@ def _flush_unique(field: str | None, message: str) -> None:
         db.session.flush()
     except IntegrityError as error:
         raise (FieldRefusal(field, message) if field else ShopError(message)) from error
+
+
+def _swap_picture(row: Category | Brand, attribute: str, picture: images.StoredPicture | None,
+                  remove: bool) -> None:
+    """Point the row at its new picture, or at none when the admin asked to remove it."""
+    if picture:
+        setattr(row, attribute, picture.key)
+    elif remove:
+        setattr(row, attribute, None)
+
+
+def _audited_update(actor: User, kind: str, row: Category | Brand, before: dict,
+                    state: Callable[[Any], dict]) -> Saved:
+    """Write the changed row (refusing a slug taken meanwhile), audit what changed, and say what did."""
+    _flush_unique("slug", "That slug was taken a moment ago; please choose another.")
+    changes = audit.changed_fields(before, state(row))
+    if changes:
+        audit.record(actor, f"{kind}.update", kind, row.id,
+                     f"Changed {', '.join(_labels(changes))} of {kind} {row.name}", changes)
+    return Saved(row.id, row.name, _labels(changes))
 
 
 @contextmanager

@@ -23,14 +23,7 @@ from shop.services import catalog_admin as admin_products
 from shop.services.catalog_admin import InvalidProduct, ProductFields, ProductFilters, VariantRow
 from shop.services.images import rendition_name
 from shop.services.rich_text import first_sentence, render_markdown
-from tests.factories import make_brand, make_category, make_order, make_product, make_user
-
-
-@pytest.fixture
-def actor(app):
-    owner = make_user("owner@example.com", is_admin=True)
-    db.session.commit()
-    return owner
+from tests.factories import make_brand, make_category, make_order, make_product
 
 
 @pytest.fixture
@@ -68,10 +61,10 @@ def reload(product_id: int) -> Product:
     return admin_products.product_for_edit(product_id)
 
 
-def test_a_product_gets_its_options_then_its_variants_with_initial_stock_in_the_ledger(actor, category):
-    product = admin_products.create_product(actor, fields(category, specifications=[("Material", "Nylon")]))
+def test_a_product_gets_its_options_then_its_variants_with_initial_stock_in_the_ledger(boss, category):
+    product = admin_products.create_product(boss, fields(category, specifications=[("Material", "Nylon")]))
     rows = rows_for(product.id, **{"S / Red": {"stock": 5, "price_cents": 4900}, "M / Blue": {"enabled": False}})
-    summary = admin_products.save_variants(actor, product.id, rows)
+    summary = admin_products.save_variants(boss, product.id, rows)
 
     assert "added S / Red (JKT-S-RED) at $49.00 with 5 in stock" in summary
     product = reload(product.id)
@@ -81,38 +74,38 @@ def test_a_product_gets_its_options_then_its_variants_with_initial_stock_in_the_
         ("Size", ["S", "M"]), ("Colour", ["Red", "Blue"])]
     movement = db.session.scalars(sa.select(StockMovement)).one()
     assert (movement.delta, movement.reason, movement.note, movement.actor_id) == (
-        5, StockReason.RECEIVED, "initial stock", actor.id)
+        5, StockReason.RECEIVED, "initial stock", boss.id)
     assert db.session.scalars(sa.select(AuditRecord.action).order_by(AuditRecord.id)).all() == [
         "product.create", "product.variants"]
 
 
-def test_a_product_without_options_has_one_default_variant(actor, category):
-    product = admin_products.create_product(actor, fields(category, options=[]))
+def test_a_product_without_options_has_one_default_variant(boss, category):
+    product = admin_products.create_product(boss, fields(category, options=[]))
     grid = admin_products.variant_grid(reload(product.id))
     assert [(row.label, row.values) for row in grid] == [("Default", ("", "", ""))]
-    admin_products.save_variants(actor, product.id, rows_for(product.id))
+    admin_products.save_variants(boss, product.id, rows_for(product.id))
     assert [v.label for v in reload(product.id).variants] == ["Default"]
 
     # An option added later leaves the lone variant without a combination: never used, it goes.
-    summary = admin_products.update_product(actor, product.id, fields(category, options=[("Size", ["S", "M"])]))
+    summary = admin_products.update_product(boss, product.id, fields(category, options=[("Size", ["S", "M"])]))
     assert summary == ("Trail Jacket: changed options; variants: deleted Default (JKT-DEFAULT). "
                        "It has no variant on sale: choose its combinations on the variants page.")
     assert reload(product.id).variants == []
 
 
-def test_refusals_name_their_fields_and_change_nothing(actor, category):
+def test_refusals_name_their_fields_and_change_nothing(boss, category):
     other = make_product("Rain Coat", variants=[{"sku": "TAKEN"}])
     db.session.commit()
     with pytest.raises(InvalidProduct) as refused:
-        admin_products.create_product(actor, fields(category, slug=other.slug, category_id=10**6, brand_id=10**6,
+        admin_products.create_product(boss, fields(category, slug=other.slug, category_id=10**6, brand_id=10**6,
                                                     options=[("Size", ["S", "s"]), ("size", ["A"])]))
     assert set(refused.value.errors) == {"slug", "category", "brand", "option1_values", "option2_name"}
 
-    product = admin_products.create_product(actor, fields(category))
+    product = admin_products.create_product(boss, fields(category))
     rows = rows_for(product.id, **{"S / Red": {"sku": "TAKEN"}, "S / Blue": {"compare_at_cents": 5000},
                                    "M / Red": {"sku": "JKT-M-BLUE"}, "M / Blue": {"stock": -1}})
     with pytest.raises(InvalidProduct) as refused:
-        admin_products.save_variants(actor, product.id, rows)
+        admin_products.save_variants(boss, product.id, rows)
     assert refused.value.errors == {
         "variants-0-sku": "This SKU is already used by “Rain Coat” (Default).",
         "variants-1-compare_at": "The compare-at price must be higher than the price, or blank.",
@@ -120,44 +113,44 @@ def test_refusals_name_their_fields_and_change_nothing(actor, category):
         "variants-3-initial_stock": "Enter a whole number from 0 to 1,000,000.",
     }
     with pytest.raises(ShopError, match="options changed"):
-        admin_products.save_variants(actor, product.id, rows[:2])
+        admin_products.save_variants(boss, product.id, rows[:2])
     assert reload(product.id).variants == []
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 1  # the creation only
 
 
-def test_too_many_combinations_are_refused(actor, category):
+def test_too_many_combinations_are_refused(boss, category):
     many = [str(n) for n in range(11)]
     with pytest.raises(InvalidProduct) as refused:
-        admin_products.create_product(actor, fields(category, options=[("A", many), ("B", many)]))
+        admin_products.create_product(boss, fields(category, options=[("A", many), ("B", many)]))
     assert "121 combinations" in refused.value.errors["option1_values"]
 
 
-def test_renamed_slugs_keep_redirecting_and_a_taken_old_slug_stops(actor, category):
-    product = admin_products.create_product(actor, fields(category))
+def test_renamed_slugs_keep_redirecting_and_a_taken_old_slug_stops(boss, category):
+    product = admin_products.create_product(boss, fields(category))
     for slug in ("trail-jacket-v2", "summit-jacket"):
-        admin_products.update_product(actor, product.id, fields(category, slug=slug))
+        admin_products.update_product(boss, product.id, fields(category, slug=slug))
     redirects = dict(db.session.execute(sa.select(ProductSlugRedirect.old_slug, ProductSlugRedirect.product_id)).all())
     assert redirects == {"trail-jacket": product.id, "trail-jacket-v2": product.id}
 
-    admin_products.update_product(actor, product.id, fields(category, slug="trail-jacket"))  # back to the first
-    newcomer = admin_products.create_product(actor, fields(category, name="Other", slug="summit-jacket"))
+    admin_products.update_product(boss, product.id, fields(category, slug="trail-jacket"))  # back to the first
+    newcomer = admin_products.create_product(boss, fields(category, name="Other", slug="summit-jacket"))
     db.session.commit()
     redirects = dict(db.session.execute(sa.select(ProductSlugRedirect.old_slug, ProductSlugRedirect.product_id)).all())
     assert redirects == {"trail-jacket-v2": product.id}
     assert newcomer.slug == "summit-jacket"
 
-    second = admin_products.create_product(actor, fields(category, name="Trail Jacket"))
+    second = admin_products.create_product(boss, fields(category, name="Trail Jacket"))
     assert second.slug == "trail-jacket-2"  # made from the name, unique
 
 
-def test_removed_option_values_retire_their_variants_keeping_the_ordered_ones(actor, category):
-    product = admin_products.create_product(actor, fields(category))
-    admin_products.save_variants(actor, product.id, rows_for(product.id))
+def test_removed_option_values_retire_their_variants_keeping_the_ordered_ones(boss, category):
+    product = admin_products.create_product(boss, fields(category))
+    admin_products.save_variants(boss, product.id, rows_for(product.id))
     variants = {v.sku: v for v in reload(product.id).variants}
     make_order(variant=variants["JKT-M-BLUE"])
     db.session.commit()
 
-    summary = admin_products.update_product(actor, product.id, fields(category, options=[
+    summary = admin_products.update_product(boss, product.id, fields(category, options=[
         ("Size", ["M", "S"]), ("Colour", ["Red"])]))
     assert "deleted S / Blue (JKT-S-BLUE)" in summary and "deactivated M / Blue (JKT-M-BLUE)" in summary
     product = reload(product.id)
@@ -169,7 +162,7 @@ def test_removed_option_values_retire_their_variants_keeping_the_ordered_ones(ac
                               .order_by(ProductOption.position, ProductOptionValue.position)).all() == ["M", "S", "Red"]
 
     # Blue comes back: the ordered variant is offered again in its row, not duplicated.
-    admin_products.update_product(actor, product.id, fields(category, options=[("Size", ["M", "S"]),
+    admin_products.update_product(boss, product.id, fields(category, options=[("Size", ["M", "S"]),
                                                                                ("Colour", ["Red", "Blue"])]))
     grid = admin_products.variant_grid(reload(product.id))
     assert [(row.label, row.variant.sku if row.variant else None, row.enabled) for row in grid] == [
@@ -177,31 +170,31 @@ def test_removed_option_values_retire_their_variants_keeping_the_ordered_ones(ac
         ("S / Blue", None, False)]
 
 
-def test_bulk_status_changes_report_only_what_changed(actor, category):
+def test_bulk_status_changes_report_only_what_changed(boss, category):
     first, second = make_product("Alpha"), make_product("Beta", is_active=False)
     db.session.commit()
-    assert admin_products.set_products_active(actor, [first.id, second.id], False) == ["Alpha"]
-    assert admin_products.set_products_active(actor, [first.id, second.id], True) == ["Alpha", "Beta"]
+    assert admin_products.set_products_active(boss, [first.id, second.id], False) == ["Alpha"]
+    assert admin_products.set_products_active(boss, [first.id, second.id], True) == ["Alpha", "Beta"]
     assert db.session.scalars(sa.select(AuditRecord.changes).order_by(AuditRecord.id)).all() == [
         {"is_active": [True, False]}, {"is_active": [False, True]}, {"is_active": [False, True]}]
 
 
-def test_deleting_removes_every_row_and_file_unless_the_product_was_ordered(app, actor, category):
+def test_deleting_removes_every_row_and_file_unless_the_product_was_ordered(app, boss, category):
     kept = make_product("Ordered", images=0)
     make_order(variant=kept.variants[0])
     gone = make_product("Unsold", images=0)
     image = ProductImage(product_id=gone.id, filename="x.jpg", key="unsold-key")
     db.session.add_all([image, ProductSlugRedirect(old_slug="unsold-old", product_id=gone.id),
                         ProductSpecification(product_id=gone.id, name="A", value="B"),
-                        SavedItem(user_id=actor.id, variant_id=gone.variants[0].id, quantity=1),
+                        SavedItem(user_id=boss.id, variant_id=gone.variants[0].id, quantity=1),
                         StockMovement(variant_id=gone.variants[0].id, delta=3, reason=StockReason.RECEIVED)])
     db.session.commit()
     os.makedirs(app.config["MEDIA_PATH"], exist_ok=True)
     path = os.path.join(app.config["MEDIA_PATH"], rendition_name("unsold-key", "card", "webp"))
     open(path, "wb").close()
 
-    assert admin_products.delete_product(actor, kept.id).deleted is False
-    assert admin_products.delete_product(actor, gone.id).deleted is True
+    assert admin_products.delete_product(boss, kept.id).deleted is False
+    assert admin_products.delete_product(boss, gone.id).deleted is True
     db.session.commit()
     assert db.session.scalars(sa.select(Product.name)).all() == ["Ordered"]
     assert not db.session.get(Product, kept.id).is_active
@@ -215,7 +208,7 @@ def _names(filters: ProductFilters) -> list[str]:
     return [row.product.name for row in admin_products.list_products(filters, 1, 50).items]
 
 
-def test_the_list_filters_on_both_databases(app, actor):
+def test_the_list_filters_on_both_databases(app, boss):
     outdoors = make_category("Outdoors")
     tents = make_category("Tents", parent=outdoors)
     brand = make_brand("Peak")
@@ -237,7 +230,7 @@ def test_the_list_filters_on_both_databases(app, actor):
     assert _names(ProductFilters(stock="out")) == ["Camp Stove", "No Variants Yet"]
     assert _names(ProductFilters(sort="price_desc")) == ["Alpine Tent", "Camp Stove", "100% Wool", "No Variants Yet"]
     assert _names(ProductFilters(sort="stock"))[:2] == ["Camp Stove", "No Variants Yet"]
-    admin_products.set_products_active(actor, [stove.id], False)
+    admin_products.set_products_active(boss, [stove.id], False)
     assert _names(ProductFilters(status="inactive")) == ["Camp Stove"]
     row = admin_products.list_products(ProductFilters(term="alpine"), 1, 50).items[0]
     assert (row.skus, row.min_price_cents, row.max_price_cents, row.total_stock, row.low_stock) == (
@@ -252,12 +245,12 @@ def test_descriptions_render_safe_markdown():
     assert len(first_sentence("word " * 100)) <= 160
 
 
-def test_a_sku_taken_between_the_check_and_the_commit_is_a_message_not_an_error(actor, category, monkeypatch):
+def test_a_sku_taken_between_the_check_and_the_commit_is_a_message_not_an_error(boss, category, monkeypatch):
     make_product("Rain Coat", variants=[{"sku": "TAKEN"}])
-    product = admin_products.create_product(actor, fields(category, options=[]))
+    product = admin_products.create_product(boss, fields(category, options=[]))
     rows = rows_for(product.id, Default={"sku": "TAKEN"})
     # As if another admin committed the SKU just after this save checked it.
     monkeypatch.setattr(admin_products, "_check_variant_rows", lambda *args: None)
     with pytest.raises(ShopError, match="Another change was saved at the same moment"):
-        admin_products.save_variants(actor, product.id, rows)
+        admin_products.save_variants(boss, product.id, rows)
     assert reload(product.id).variants == []

@@ -27,14 +27,7 @@ from shop.services.catalog_csv import (
     preview_import,
     unescape_cell,
 )
-from tests.factories import csv_file, csv_row, make_brand, make_category, make_product, make_user, stock
-
-
-@pytest.fixture
-def actor(app):
-    account = make_user("boss@example.com", is_admin=True)
-    db.session.commit()
-    return account
+from tests.factories import csv_file, csv_row, make_brand, make_category, make_product, stock
 
 
 def _export() -> bytes:
@@ -123,14 +116,14 @@ class TestParsing:
 
 
 class TestApply:
-    def test_a_new_product_is_created_with_its_category_brand_options_and_stock(self, app, actor):
+    def test_a_new_product_is_created_with_its_category_brand_options_and_stock(self, app, boss):
         data = csv_file([
             csv_row(sku="TEE-S-RED", option1_value="S", option2_name="Colour", option2_value="Red", stock="3"),
             csv_row(sku="TEE-M-BLUE", option1_value="M", option2_name="Colour", option2_value="Blue", stock="0",
                     price="21.00", compare_at_price="25.00"),
             csv_row(sku="TEE-S-BLUE", option1_value="S", option2_name="Colour", option2_value="Blue", stock="7"),
         ])
-        plan = apply_import(data, actor)
+        plan = apply_import(data, boss)
         assert (plan.products_created, plan.variants_created) == (1, 3)
         assert plan.categories_created == ["Clothing > Tops"] and plan.brands_created == ["Northwind"]
 
@@ -145,29 +138,29 @@ class TestApply:
         assert (blue.price_cents, blue.compare_at_cents, blue.option1, blue.option2) == (2100, 2500, "M", "Blue")
         movements = db.session.scalars(sa.select(StockMovement).order_by(StockMovement.id)).all()
         assert [(movement.delta, movement.reason, movement.actor_id) for movement in movements] == [
-            (3, StockReason.IMPORT, actor.id), (7, StockReason.IMPORT, actor.id)]
+            (3, StockReason.IMPORT, boss.id), (7, StockReason.IMPORT, boss.id)]
         actions = db.session.scalars(sa.select(AuditRecord.action).order_by(AuditRecord.id)).all()
         assert sorted(actions) == ["catalogue.import", "product.create"]
 
-    def test_an_update_changes_price_and_stock_and_records_both(self, app, actor):
+    def test_an_update_changes_price_and_stock_and_records_both(self, app, boss):
         product = make_product("Tent", category=make_category("Camping"), stock=5, price_cents=1999,
                                variants=[{"size": "2P"}, {"size": "4P"}])
         db.session.commit()
         data = _export().replace(b"19.99,,5,yes", b"24.50,,2,yes", 1)
-        plan = apply_import(data, actor)
+        plan = apply_import(data, boss)
         assert (plan.products_unchanged, plan.variants_updated, plan.variants_unchanged) == (1, 1, 1)
         first, second = product.variants[0].sku, product.variants[1].sku
         assert (_variant(first).price_cents, stock(_variant(first))) == (2450, 2)
         assert _variant(second).price_cents == 1999
         movement = db.session.scalar(sa.select(StockMovement))
-        assert (movement.delta, movement.reason, movement.actor_id) == (-3, StockReason.IMPORT, actor.id)
+        assert (movement.delta, movement.reason, movement.actor_id) == (-3, StockReason.IMPORT, boss.id)
         record = db.session.scalar(sa.select(AuditRecord).where(AuditRecord.action == "product.update"))
         assert record.changes[f"{first} price_cents"] == [1999, 2450]
         assert record.changes[f"{first} stock"] == [5, 2]
         summary = db.session.scalar(sa.select(AuditRecord).where(AuditRecord.action == "catalogue.import"))
         assert summary.changes["variants_updated"] == 1 and summary.actor_email == "boss@example.com"
 
-    def test_one_bad_row_changes_nothing(self, app, actor):
+    def test_one_bad_row_changes_nothing(self, app, boss):
         make_product("Tent", stock=5, price_cents=1999)
         db.session.commit()
         good = _export().replace(b"19.99", b"29.99")
@@ -175,23 +168,23 @@ class TestApply:
         before = {model: _table_rows(model) for model in (Product, ProductVariant, Category, Brand, StockMovement,
                                                           AuditRecord, ProductOption)}
         with pytest.raises(ImportRefused) as refused:
-            apply_import(bad, actor)
+            apply_import(bad, boss)
         assert [(problem.line, problem.column) for problem in refused.value.plan.problems] == [(3, "price")]
         assert {model: _table_rows(model) for model in before} == before
         assert db.session.scalar(sa.select(ProductVariant.price_cents)) == 1999
 
-    def test_a_row_that_became_wrong_after_the_preview_changes_nothing(self, app, actor):
+    def test_a_row_that_became_wrong_after_the_preview_changes_nothing(self, app, boss):
         data = csv_file([csv_row(sku="TAKEN")])
         assert preview_import(data).problems == []
         make_product("Other", variants=[{"sku": "TAKEN"}])
         db.session.commit()
         with pytest.raises(ImportRefused) as refused:
-            apply_import(data, actor)
+            apply_import(data, boss)
         assert refused.value.plan.problems[0].column == "sku"
         assert "belongs to product other-" in refused.value.plan.problems[0].message
         assert _table_rows(Product) == 1
 
-    def test_a_product_keeps_its_number_of_options_and_each_combination_once(self, app, actor):
+    def test_a_product_keeps_its_number_of_options_and_each_combination_once(self, app, boss):
         make_product("Tee", variants=[{"size": "S", "colour": "Red", "sku": "T-1"}])
         db.session.commit()
         slug = db.session.scalar(sa.select(Product.slug))
@@ -201,7 +194,7 @@ class TestApply:
                                  option2_value="Red")])
         assert _problems(twin) == {(2, "option1_value")}
 
-    def test_option_values_follow_the_product_pages_rules(self, app, actor):
+    def test_option_values_follow_the_product_pages_rules(self, app, boss):
         make_product("Tee", variants=[{"size": "M", "sku": "T-M"}])
         db.session.commit()
         slug = db.session.scalar(sa.select(Product.slug))
@@ -216,18 +209,18 @@ class TestApply:
         assert [problem.message for problem in preview_import(comma).problems] == [
             "An option value cannot hold a comma."]
 
-    def test_new_values_extend_an_option_in_the_files_order(self, app, actor):
+    def test_new_values_extend_an_option_in_the_files_order(self, app, boss):
         product = make_product("Tee", variants=[{"size": "M"}])
         db.session.commit()
         rows = [csv_row(sku=f"T-{size}", product_slug=product.slug, product_name="Tee", option1_value=size,
                         description="About Tee.", category_path=product.category.name, brand="")
                 for size in ("XL", "S")]
-        apply_import(csv_file(rows), actor)
+        apply_import(csv_file(rows), boss)
         values = db.session.scalars(sa.select(ProductOptionValue.value).order_by(ProductOptionValue.position)).all()
         assert values == ["M", "XL", "S"]
 
 
-def test_an_unchanged_export_imports_as_a_no_op(app, actor):
+def test_an_unchanged_export_imports_as_a_no_op(app, boss):
     clothing = make_category("Clothing")
     tops = make_category("Tops", parent=clothing)
     product = make_product("=HYPERLINK(\"x\")", category=tops, brand=make_brand("Lumen & Co"), compare_at_cents=2500,
@@ -245,7 +238,7 @@ def test_an_unchanged_export_imports_as_a_no_op(app, actor):
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert len(rows) == 4 and list(rows[0]) == list(COLUMNS)
     assert rows[0]["product_name"] == "'=HYPERLINK(\"x\")" and rows[0]["category_path"] == "Clothing > Tops"
-    plan = apply_import(data, actor)
+    plan = apply_import(data, boss)
     assert (plan.products_created, plan.products_updated, plan.products_unchanged) == (0, 0, 2)
     assert (plan.variants_created, plan.variants_updated, plan.variants_unchanged) == (0, 0, 4)
     db.session.commit()

@@ -14,24 +14,17 @@ import sqlalchemy as sa
 from PIL import Image
 
 from shop.extensions import db
-from shop.models import AuditRecord, ProductImage, User
+from shop.models import AuditRecord, ProductImage
 from shop.services import NotFound, ShopError, audit, images
 from shop.services.images import RENDITIONS, key_size, rendition_name, save_picture
 from shop.services.product_images import add_images, delete_image, make_main, move_image, set_alt
-from tests.factories import make_product, make_user
+from tests.factories import make_product
 from tests.images import jpeg_bytes, png_bomb, png_bytes, upload, webp_bytes
 
 
 @pytest.fixture
 def media(app) -> Path:
     return Path(app.config["MEDIA_PATH"])
-
-
-@pytest.fixture
-def boss(app) -> User:
-    user = make_user("boss@example.com", is_admin=True)
-    db.session.commit()
-    return user
 
 
 @pytest.fixture

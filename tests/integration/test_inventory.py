@@ -18,14 +18,7 @@ from shop.services.inventory import (
 )
 from shop.services.orders import OutOfStock, place_order
 from tests.concurrency import all_at_once
-from tests.factories import make_order, make_product, make_user, stock
-
-
-@pytest.fixture
-def boss(app) -> User:
-    user = make_user("boss@example.com", is_admin=True)
-    db.session.commit()
-    return user
+from tests.factories import make_order, make_product, stock
 
 
 @pytest.fixture

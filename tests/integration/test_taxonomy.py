@@ -11,14 +11,7 @@ from shop.models import AuditRecord, Brand, Category, Product, User
 from shop.services import NotFound, ShopError, taxonomy
 from shop.services.taxonomy import BrandFields, CategoryFields, FieldRefusal
 from tests.concurrency import all_at_once
-from tests.factories import make_brand, make_category, make_product, make_user
-
-
-@pytest.fixture
-def boss(app):
-    user = make_user("boss@example.com", is_admin=True)
-    db.session.commit()
-    return user
+from tests.factories import make_brand, make_category, make_product
 
 
 def fresh(model, row_id):

@@ -64,3 +64,11 @@ def user(auth):
 def admin(auth):
     """Return an admin account (password DEFAULT_PASSWORD) logged in on `client`."""
     return _logged_in(auth, "admin@example.com", is_admin=True)
+
+
+@pytest.fixture
+def boss(app):
+    """Return an admin account, not logged in: the actor the back office's services are called with."""
+    account = make_user("boss@example.com", is_admin=True)
+    db.session.commit()
+    return account
