@@ -7,6 +7,12 @@ from urllib.parse import urlsplit
 
 DEFAULTS: dict[str, Any] = {
     "SHOP_NAME": "Shop",
+    # The shop's postal address and tax number, printed on invoices and packing slips; commas
+    # in the address become line breaks.
+    "ADDRESS": "",
+    "TAX_ID": "",
+    # Who hears of each newly paid order: comma-separated addresses; empty sends no notification.
+    "ORDER_NOTIFY_EMAILS": "",
     # "development" or "production"; None: production when served by gunicorn, else development.
     "ENV": None,
     # The shop's public address, e.g. https://shop.example: every link in an email is built on it.

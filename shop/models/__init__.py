@@ -14,12 +14,30 @@ from shop.models.catalog import (
 from shop.models.commerce import Coupon, CouponKind, ShippingMethod, TaxRate
 from shop.models.inventory import ADJUSTMENT_REASONS, StockMovement, StockReason
 from shop.models.lists import SavedItem, WishlistItem
-from shop.models.order import Order, OrderItem, OrderStatus, PaymentStatus
+from shop.models.order import (
+    MONEY_TAKEN,
+    OPEN_REFUND_STATUSES,
+    ActorKind,
+    Counter,
+    Order,
+    OrderEvent,
+    OrderEventKind,
+    OrderItem,
+    OrderStatus,
+    PaymentStatus,
+    Refund,
+    RefundItem,
+    RefundStatus,
+    Shipment,
+    ShipmentItem,
+)
 from shop.models.outbox import OutboxEmail
 from shop.models.payment import PaymentEvent
 from shop.models.user import Address, User, UserSession
 
 __all__ = [
+    "MONEY_TAKEN", "OPEN_REFUND_STATUSES", "ActorKind", "Counter", "OrderEvent", "OrderEventKind", "Refund",
+    "RefundItem", "RefundStatus", "Shipment", "ShipmentItem",
     "ADJUSTMENT_REASONS", "Address", "AuditRecord", "Brand", "Category", "Coupon", "CouponKind", "Order",
     "OrderItem", "OrderStatus",
     "OutboxEmail", "PaymentEvent", "PaymentStatus", "Product", "ProductImage",
