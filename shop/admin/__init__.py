@@ -4,4 +4,14 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
 # The route modules register their views on bp.
-from shop.admin import brands, categories, images, inventory, orders, products, transfer, views  # noqa: E402,F401
+from shop.admin import (  # noqa: E402,F401
+    brands,
+    categories,
+    images,
+    inventory,
+    order_detail,
+    orders,
+    products,
+    transfer,
+    views,
+)

@@ -1,11 +1,9 @@
-"""Admin order pages: the list with a needs-attention filter, one order, refund and fulfil."""
-from flask import flash, redirect, render_template, request, url_for
+"""Admin order list: search, filters, sort and pagination."""
+from flask import render_template, request
 
 from shop.admin import bp, listing
-from shop.core.outcomes import flash_refusals, load_or_404
 from shop.models import OrderStatus
-from shop.services.orders import ORDER_SORTS, all_orders, fulfil_order, order_with_items, stock_movements
-from shop.services.payments import refund_order
+from shop.services.orders import ORDER_SORTS, all_orders
 
 ORDERS_PER_PAGE = 50
 
@@ -22,30 +20,3 @@ def orders():
     return render_template("admin/orders.html", pagination=pagination, attention=attention, term=term,
                            status=status, sort=sort, sorts=ORDER_SORTS,
                            statuses={"": "Any status", **{value: value.title() for value in OrderStatus}})
-
-
-@bp.get("/orders/<id:order_id>")
-def order(order_id: int):
-    """Show one order with its items and stock movements."""
-    found = load_or_404(order_with_items, order_id)
-    return render_template("admin/orders_detail.html", order=found, movements=stock_movements(order_id))
-
-
-@bp.post("/orders/<id:order_id>/refund")
-def refund(order_id: int):
-    """Refund the order's payment and put what it took back in stock."""
-    with flash_refusals():
-        changed = refund_order(order_id)
-        flash("The order was refunded and its stock returned." if changed else "The order was already refunded.",
-              "success" if changed else "info")
-    return redirect(url_for("admin.order", order_id=order_id))
-
-
-@bp.post("/orders/<id:order_id>/fulfil")
-def fulfil(order_id: int):
-    """Mark a paid order as shipped."""
-    with flash_refusals():
-        changed = fulfil_order(order_id)
-        flash("The order is marked as shipped." if changed else "The order was already shipped.",
-              "success" if changed else "info")
-    return redirect(url_for("admin.order", order_id=order_id))

@@ -14,7 +14,7 @@ class Section:
 
 SECTIONS = (
     Section("dashboard", "Dashboard", "admin.index", ("views",)),
-    Section("orders", "Orders", "admin.orders", ("orders",)),
+    Section("orders", "Orders", "admin.orders", ("orders", "order_detail", "order_documents")),
     Section("products", "Products", "admin.products", ("products", "images")),
     Section("categories", "Categories", "admin.categories", ("categories",)),
     Section("brands", "Brands", "admin.brands", ("brands",)),
