@@ -68,22 +68,30 @@ def release_expired_command() -> None:
 @click.option("--days", default=3, show_default=True, type=click.IntRange(1, 90),
               help="How far back to look at Stripe Checkout Sessions.")
 def reconcile_payments_command(days: int) -> None:
-    """Apply Stripe payments and expiries of the last days that the webhook missed."""
+    """Apply Stripe payments, expiries and refund outcomes of the last days that the webhook missed."""
     from shop.services import ShopError
     from shop.services.mail import deliver_pending
     from shop.services.payments import reconcile_payments
+    from shop.services.refunds import reconcile_refunds
 
-    checked = changed = 0
+    checked = changed = refunds_checked = 0
     try:
         for session_id, number, change in reconcile_payments(days):
             checked += 1
             if change:
                 changed += 1
                 click.echo(f"Order {number} ({session_id}): {change}")
+        for number, refund, change in reconcile_refunds():
+            refunds_checked += 1
+            if change:
+                changed += 1
+                click.echo(f"Order {number} ({refund}): {change}")
     except ShopError as error:
         raise click.ClickException(
-            f"{error} Checked {checked} session(s) and changed {changed} order(s) before stopping."
+            f"{error} Checked {checked} session(s) and {refunds_checked} pending refund(s) and changed "
+            f"{changed} order(s) before stopping."
         ) from error
     if changed:
         deliver_pending(limit=1000)
-    click.echo(f"Checked {checked} Checkout Session(s) from the last {days} day(s); changed {changed} order(s).")
+    click.echo(f"Checked {checked} Checkout Session(s) from the last {days} day(s) and {refunds_checked} pending "
+               f"refund(s); changed {changed} order(s).")

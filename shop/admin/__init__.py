@@ -10,6 +10,7 @@ from shop.admin import (  # noqa: E402,F401
     images,
     inventory,
     order_detail,
+    order_documents,
     orders,
     products,
     transfer,

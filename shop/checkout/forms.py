@@ -52,3 +52,9 @@ class CheckoutForm(FlaskForm):
 class TestPaymentForm(FlaskForm):
     pay = SubmitField("Pay")
     decline = SubmitField("Decline")
+
+
+class CancelOrderForm(FlaskForm):
+    """The shopper's "yes, cancel my order" button: a form only for its CSRF token."""
+
+    confirm = SubmitField("Yes, cancel my order")

@@ -6,12 +6,16 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from shop.checkout import bp, limits
-from shop.checkout.forms import CheckoutForm, TestPaymentForm
+from shop.checkout.forms import CancelOrderForm, CheckoutForm, TestPaymentForm
+from shop.core.outcomes import flash_refusals
 from shop.core.params import page_number
-from shop.models import Order, PaymentStatus
-from shop.services import ShopError, accounts, payments
+from shop.core.templating import order_status_label as order_status
+from shop.models import MONEY_TAKEN, Order, PaymentStatus
+from shop.services import ShopError, accounts, payments, refunds
 from shop.services.cart import clear_cart, read_cart
 from shop.services.checkout import CheckoutDetails, active_shipping_methods, preview_quote
+from shop.services.lifecycle import Actor
+from shop.services.order_file import OrderFile, order_file
 from shop.services.orders import (
     OutOfStock,
     cancel_order,
@@ -137,7 +141,7 @@ def success():
     reference = request.args.get("session_id", "")
     order = _order_for_reference(reference)
     clear_cart(session)
-    if order.payment_status not in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+    if order.payment_status not in MONEY_TAKEN:
         payments.sync_payment(reference)
         order = order_with_items(order.id) or abort(404)
     return render_template("checkout/success.html", order=order, token=order_token(order.number))
@@ -150,12 +154,12 @@ def cancel():
     if order is None or not _placed_here(order):
         flash("There was no checkout to cancel. Your cart is unchanged.", "info")
         return redirect(url_for("cart.view"))
-    if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+    if order.payment_status in MONEY_TAKEN:
         flash(f"Order {order.number} is already paid, so it cannot be cancelled here.", "info")
         return redirect(url_for("checkout.order_detail", number=order.number, token=order_token(order.number)))
     # Close the provider's session first, so it cannot be paid while the stock goes back.
     payments.cancel_payment(order.payment_reference)
-    cancel_order(order.id, "shopper cancelled the payment")
+    cancel_order(order.id, "the shopper left the payment page", Actor.customer(order.user_id, order.email))
     flash("Checkout cancelled. Nothing was charged, and your cart is just as you left it.", "info")
     return redirect(url_for("cart.view"))
 
@@ -175,7 +179,8 @@ def test_payment(reference: str):
                   "error")
             return redirect(url_for("checkout.test_payment", reference=reference), code=303)
         if form.decline.data:
-            if record_payment_failure(order.id, "declined on the test payment page"):
+            if record_payment_failure(order.id, "declined on the test payment page",
+                                      Actor.customer(order.user_id, order.email)):
                 flash("The test payment was declined. Nothing was charged, and your cart is still here.",
                       "warning")
                 return redirect(url_for("cart.view"))
@@ -183,14 +188,47 @@ def test_payment(reference: str):
     return render_template("checkout/test_payment.html", order=order, form=form)
 
 
+def _shopper_order_file(number: str, token: str | None) -> OrderFile:
+    """Return the order if this browser placed it, it is the user's, or the token is its signed link; else 404."""
+    order = order_with_items(number=number)
+    if order is None or not (_placed_here(order) or token_allows(token, order.number)):
+        abort(404)
+    return order_file(order.id) or abort(404)
+
+
 @bp.get("/orders/<number>")
 def order_detail(number: str):
     """Show one order to its owner, to the browser that placed it, or to whoever holds its signed link."""
-    order = order_with_items(number=number)
-    token = request.args.get("token")
-    if order is None or not (_placed_here(order) or token_allows(token, order.number)):
-        abort(404)
-    return render_template("orders/detail.html", order=order, token=order_token(order.number))
+    file = _shopper_order_file(number, request.args.get("token"))
+    return render_template("orders/detail.html", order=file.order, file=file, token=order_token(file.order.number),
+                           cancel_form=CancelOrderForm())
+
+
+@bp.get("/account/orders/<number>")
+@login_required
+def account_order(number: str):
+    """Send the account's order link to the order page (one page for account holders and guests)."""
+    return redirect(url_for("checkout.order_detail", number=number), code=301)
+
+
+@bp.route("/orders/<number>/cancel", methods=["GET", "POST"])
+def cancel_order_page(number: str):
+    """Ask the shopper to confirm, then cancel the order (refunding what was paid) if nothing has shipped."""
+    token = request.values.get("token")
+    file = _shopper_order_file(number, token)
+    order = file.order
+    back = redirect(url_for("checkout.order_detail", number=order.number, token=order_token(order.number)), code=303)
+    if not file.cancellable:
+        flash(f"Order {order.number} can no longer be cancelled: it is {order_status(order).lower()}. "
+              "Contact us if something is wrong with it.", "info")
+        return back
+    form = CancelOrderForm()
+    if form.validate_on_submit():
+        with flash_refusals():
+            flash(refunds.cancel(order.id, Actor.customer(order.user_id, order.email), "cancelled by the customer"),
+                  "success")
+        return back
+    return render_template("orders/cancel.html", order=order, file=file, form=form, token=order_token(order.number))
 
 
 @bp.get("/account/orders")

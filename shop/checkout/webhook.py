@@ -1,4 +1,4 @@
-"""The payment provider's webhook endpoint: Stripe reports Checkout Session events here."""
+"""The payment provider's webhook endpoint: Stripe reports Checkout Sessions and refunds here."""
 import json
 
 import stripe
@@ -7,7 +7,7 @@ from flask import current_app, request
 from shop.checkout import bp
 from shop.extensions import csrf
 from shop.models import lengths
-from shop.services import payments
+from shop.services import webhooks
 
 
 @bp.post("/checkout/webhook")
@@ -33,9 +33,9 @@ def webhook():
     if not event_id or len(event_id) > lengths.REFERENCE:
         return {"error": "invalid event"}, 400
     data = event.get("data")
-    checkout_session = data.get("object") if isinstance(data, dict) else None
-    if not isinstance(checkout_session, dict):
-        checkout_session = {}
-    if not payments.apply_event(event_id, str(event.get("type") or ""), checkout_session):
+    subject = data.get("object") if isinstance(data, dict) else None
+    if not isinstance(subject, dict):
+        subject = {}
+    if not webhooks.apply_event(event_id, str(event.get("type") or ""), subject):
         return {"received": True, "duplicate": True}
     return {"received": True}

@@ -4,7 +4,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shop.checkout.countries import country_name
 from shop.extensions import db
-from shop.models import Order, OrderStatus, PaymentStatus
+from shop.models import MONEY_TAKEN, Order, OrderStatus, PaymentStatus
 from shop.money import format_money
 from shop.services.rich_text import render_markdown
 
@@ -13,16 +13,22 @@ def order_status_label(order: Order) -> str:
     """Describe an order's state in the shopper's words."""
     if order.status == OrderStatus.PENDING:
         return "Payment processing" if order.payment_status == PaymentStatus.PROCESSING else "Awaiting payment"
-    return {
-        OrderStatus.PAID: "Paid", OrderStatus.FULFILLED: "Shipped", OrderStatus.REFUNDED: "Refunded",
+    label = {
+        OrderStatus.PAID: "Paid", OrderStatus.SHIPPED: "Shipped", OrderStatus.DELIVERED: "Delivered",
         OrderStatus.EXPIRED: "Expired (not paid)",
         OrderStatus.CANCELLED: "Payment failed" if order.payment_status == PaymentStatus.FAILED else "Cancelled",
-    }.get(order.status, order.status)
+    }.get(order.status, str(order.status))
+    if order.payment_status == PaymentStatus.REFUNDED:
+        return f"{label}, refunded" if order.status != OrderStatus.CANCELLED else "Cancelled and refunded"
+    if order.payment_status == PaymentStatus.PARTIALLY_REFUNDED:
+        return f"{label}, partly refunded"
+    return label
 
 
 def register(app: Flask) -> None:
     """Add the money, order-status and markdown filters, the status enums, country names and the header context."""
-    app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus, country_name=country_name)
+    app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus, MONEY_TAKEN=MONEY_TAKEN,
+                                 country_name=country_name)
     app.add_template_filter(order_status_label, "order_status")
     app.add_template_filter(render_markdown, "markdown")
 

@@ -18,8 +18,11 @@ from sqlalchemy.orm import selectinload
 from shop.database import end_read_transaction, rows_changed, write_transaction
 from shop.extensions import db
 from shop.models import (
+    MONEY_TAKEN,
+    Counter,
     Coupon,
     Order,
+    OrderEventKind,
     OrderItem,
     OrderStatus,
     PaymentStatus,
@@ -31,22 +34,20 @@ from shop.models import (
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import format_money
-from shop.services import NotFound, ShopError, secret_key
+from shop.services import ShopError, lifecycle, secret_key
 from shop.services.checkout import CheckoutDetails, quote_cart
+from shop.services.lifecycle import SYSTEM, Actor, OrderNotFound, transition
 from shop.services.mail import external_url, queue_email
 
 NUMBER_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I lookalikes
 NUMBER_LENGTH = 6
 NUMBER_ATTEMPTS = 10
 TOKEN_SALT = "order-access"
+INVOICE_COUNTER = "invoice"
 
 
 class OutOfStock(ShopError):
     """A cart line cannot be reserved because there is not enough stock."""
-
-
-class OrderNotFound(NotFound):
-    """No order has that id."""
 
 
 class AlreadyPlaced(ShopError):
@@ -63,10 +64,12 @@ def new_order_number() -> str:
 
 
 def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | None,
-                placement_token: str | None = None) -> Order:
+                placement_token: str | None = None, minimum_total_cents: int = 0) -> Order:
     """Re-price the cart, create the pending order and reserve its stock, all or nothing.
 
-    A placement token already used (the same checkout form sent twice) raises AlreadyPlaced.
+    A placement token already used (the same checkout form sent twice) raises AlreadyPlaced. An
+    order that owes something below `minimum_total_cents` (the payment provider's minimum charge)
+    is refused.
     """
     if not cart:
         raise ShopError("Your cart is empty.")
@@ -78,6 +81,9 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             raise ShopError("An item in your cart is no longer available; please review your cart.")
         if quote.coupon_error:
             raise ShopError(quote.coupon_error)
+        if 0 < quote.total_cents < minimum_total_cents:
+            raise ShopError(f"Orders must come to at least {format_money(minimum_total_cents, quote.currency)} "
+                            "to be paid by card; add something to your cart.")
         if quote.coupon is not None:
             _claim_coupon_use(quote.coupon.id)
         order = Order(
@@ -110,6 +116,8 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
                 raise OutOfStock(_short_message(line.product_name, line.variant_name, line.quantity, left or 0))
             db.session.add(StockMovement(variant_id=line.variant_id, order_id=order.id,
                                          delta=-line.quantity, reason=StockReason.RESERVE))
+        lifecycle.placed(order, Actor.customer(user_id, details.email),
+                         f"placed, {format_money(order.total_cents, order.currency)}")
     return order
 
 
@@ -194,7 +202,7 @@ def _give_stock(variant_id: int, quantity: int) -> None:
     )
 
 
-def _lock_order(order_id: int) -> Order | None:
+def lock_order(order_id: int) -> Order | None:
     """Load the order with its items, locked against concurrent changes (inside write_transaction)."""
     return db.session.scalar(
         sa.select(Order).where(Order.id == order_id)
@@ -215,21 +223,23 @@ def _release_reservation(order: Order, reason: StockReason) -> None:
     order.reserved_until = None
 
 
-def _flag(order: Order, reason: str) -> None:
+def flag(order: Order, reason: str) -> None:
+    """Put the order on the needs-attention list with one more reason."""
     order.needs_attention = True
     order.attention_reason = f"{order.attention_reason}\n{reason}".strip() if order.attention_reason else reason
 
 
 def record_payment(order_id: int, *, amount_cents: int, currency: str, reference: str, provider: str,
-                   only_if_pending: bool = False) -> bool:
+                   only_if_pending: bool = False, actor: Actor = SYSTEM) -> bool:
     """Mark the order paid exactly once, turning its reservation into a sale; True when it changed.
 
     A provider that took the money pays even a cancelled or expired order (flagged if stock is
     short); `only_if_pending` is for payments that can still be refused, such as test mode's.
+    The order gets the next invoice number, the shopper their confirmation and the staff a notice.
     """
     with write_transaction():
-        order = _lock_order(order_id)
-        if order is None or order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+        order = lock_order(order_id)
+        if order is None or order.payment_status in MONEY_TAKEN:
             return False
         if only_if_pending and order.status != OrderStatus.PENDING:
             return False
@@ -237,25 +247,58 @@ def record_payment(order_id: int, *, amount_cents: int, currency: str, reference
             reason = (f"amount mismatch: {provider} reported {format_money(amount_cents, currency)} "
                       f"({reference}), order total is {format_money(order.total_cents, order.currency)}")
             if reason not in order.attention_reason:
-                _flag(order, reason)
+                flag(order, reason)
                 current_app.logger.warning("Order %s: %s", order.number, reason)
             return False
+        late = order.status != OrderStatus.PENDING
         # The coupon before the stock: placements lock in that order too, so the two cannot deadlock.
-        if order.coupon_code and not _count_coupon_use(order.coupon_code):
-            _flag(order, f"coupon {order.coupon_code} was already used up when this order was paid "
-                         "(paid after its reservation ran out)")
+        if order.coupon_code:
+            order.coupon_use_counted = _count_coupon_use(order.coupon_code)
+            if not order.coupon_use_counted:
+                flag(order, f"coupon {order.coupon_code} was already used up when this order was paid "
+                             "(paid after its reservation ran out)")
         if not order.stock_reserved:
             _retake_stock_after_release(order)
         order.reserved_until = None
-        order.status = OrderStatus.PAID
-        order.payment_status = PaymentStatus.PAID
-        order.paid_at = now_utc()
+        transition(order, actor, status=OrderStatus.PAID, payment_status=PaymentStatus.PAID,
+                   note=f"{format_money(amount_cents, currency)} paid via {provider}"
+                        + (f", after the order was {order.status}" if late else ""))
         order.payment_provider = provider
+        order.invoice_number = _next_invoice_number()
         if order.payment_reference is None:
             order.payment_reference = reference
         queue_email(order.email, f"Your order {order.number}", "order_confirmation",
                     order=order, order_url=order_link(order.number))
+        _notify_staff(order)
     return True
+
+
+def _next_invoice_number() -> int:
+    """Take the next invoice number; the counter's row lock makes concurrent payments queue, and a
+    payment that rolls back gives its number back, so the sequence has no gaps."""
+    taken = rows_changed(sa.update(Counter).where(Counter.name == INVOICE_COUNTER)
+                         .values(value=Counter.value + 1).execution_options(synchronize_session=False))
+    if not taken:
+        savepoint = db.session.begin_nested()
+        try:
+            db.session.add(Counter(name=INVOICE_COUNTER, value=1))
+            db.session.flush()
+        except IntegrityError:  # a concurrent first payment created it: queue on its row instead
+            savepoint.rollback()
+            return _next_invoice_number()
+        savepoint.commit()
+    return db.session.scalar(sa.select(Counter.value).where(Counter.name == INVOICE_COUNTER)
+                             .execution_options(populate_existing=True)) or 0
+
+
+def _notify_staff(order: Order) -> None:
+    """Tell the addresses in ORDER_NOTIFY_EMAILS about a newly paid order."""
+    setting = current_app.config.get("ORDER_NOTIFY_EMAILS") or ""
+    recipients = setting if isinstance(setting, list | tuple) else str(setting).split(",")
+    admin_url = external_url("admin.order", order_id=order.id)
+    for recipient in dict.fromkeys(address.strip() for address in recipients if address.strip()):
+        queue_email(recipient, f"New order {order.number}: {format_money(order.total_cents, order.currency)}",
+                    "order_notify_admin", order=order, admin_url=admin_url)
 
 
 def _retake_stock_after_release(order: Order) -> None:
@@ -267,7 +310,7 @@ def _retake_stock_after_release(order: Order) -> None:
             short.append(f"{item.quantity} × {item.product_name} ({item.sku})")
     if short:
         savepoint.rollback()
-        _flag(order, "stock short: paid after its reservation was released and not enough stock is left "
+        flag(order, "stock short: paid after its reservation was released and not enough stock is left "
                      "for " + ", ".join(short) + ". Refund it or restock.")
         current_app.logger.warning("Order %s paid late with stock short", order.number)
         return
@@ -277,44 +320,49 @@ def _retake_stock_after_release(order: Order) -> None:
                                      delta=-item.quantity, reason=StockReason.LATE_SALE))
 
 
-def mark_payment_processing(order_id: int) -> bool:
+def mark_payment_processing(order_id: int, actor: Actor = SYSTEM) -> bool:
     """Note that an asynchronous payment is on its way; the reservation is kept until it settles."""
     with write_transaction():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order is None or order.status != OrderStatus.PENDING or order.payment_status != PaymentStatus.UNPAID:
             return False
-        order.payment_status = PaymentStatus.PROCESSING
+        transition(order, actor, payment_status=PaymentStatus.PROCESSING, note="payment processing")
     return True
 
 
-def record_payment_failure(order_id: int, reason: str) -> bool:
+def record_payment_failure(order_id: int, reason: str, actor: Actor = SYSTEM) -> bool:
     """Cancel an unpaid order whose payment failed and give its stock back."""
     return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.FAILED, StockReason.PAYMENT_FAILED, reason,
-                         allow_processing=True)
+                         allow_processing=True, actor=actor)
 
 
-def expire_order(order_id: int) -> bool:
+def expire_order(order_id: int, actor: Actor = SYSTEM) -> bool:
     """Expire an unpaid order whose reservation or payment session ran out, giving its stock back."""
-    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, StockReason.EXPIRED, "expired",
-                         allow_processing=False)
+    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, StockReason.EXPIRED,
+                         "the reservation or payment session ran out", allow_processing=False, actor=actor)
 
 
-def cancel_order(order_id: int, reason: str) -> bool:
-    """Cancel an unpaid order (shopper cancelled, or payment could not start) and give its stock back."""
+def cancel_order(order_id: int, reason: str, actor: Actor = SYSTEM, notify: bool = False) -> bool:
+    """Cancel an unpaid order (shopper cancelled, or payment could not start) and give its stock back.
+
+    `notify` emails the shopper that it is cancelled (when a person cancelled it on purpose).
+    """
     return _close_unpaid(order_id, OrderStatus.CANCELLED, PaymentStatus.UNPAID, StockReason.CANCELLED, reason,
-                         allow_processing=False)
+                         allow_processing=False, actor=actor, notify=notify)
 
 
 def _close_unpaid(order_id: int, status: OrderStatus, payment_status: PaymentStatus, movement: StockReason,
-                  reason: str, allow_processing: bool) -> bool:
+                  reason: str, allow_processing: bool, actor: Actor, notify: bool = False) -> bool:
     open_payments = {PaymentStatus.UNPAID, PaymentStatus.PROCESSING} if allow_processing else {PaymentStatus.UNPAID}
     with write_transaction():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order is None or order.status != OrderStatus.PENDING or order.payment_status not in open_payments:
             return False
         _release_reservation(order, movement)
-        order.status = status
-        order.payment_status = payment_status
+        transition(order, actor, status=status, payment_status=payment_status, note=reason)
+        if notify:
+            queue_email(order.email, f"Your order {order.number} is cancelled", "order_cancelled",
+                        order=order, refund_cents=0, order_url=order_link(order.number))
         current_app.logger.info("Order %s %s: %s", order.number, status, reason)
     return True
 
@@ -336,22 +384,8 @@ def release_expired_reservations(now: datetime | None = None) -> int:
     return sum(1 for order_id in overdue if expire_order(order_id))
 
 
-def mark_refunded(order_id: int) -> bool:
-    """Record that a paid order's money went back, restocking what it took unless it had shipped."""
-    with write_transaction():
-        order = _lock_order(order_id)
-        if order is None or order.payment_status != PaymentStatus.PAID:
-            return False
-        if order.status != OrderStatus.FULFILLED:
-            _restock_taken(order)
-        order.status = OrderStatus.REFUNDED
-        order.payment_status = PaymentStatus.REFUNDED
-        order.needs_attention = False
-    return True
-
-
-def _restock_taken(order: Order) -> None:
-    """Give back exactly what the ledger says this order took (nothing if it paid stock short)."""
+def restock_taken(order: Order, reason: StockReason) -> None:
+    """Give back exactly what the ledger says the locked order still holds (nothing if it paid stock short)."""
     taken = db.session.execute(
         sa.select(StockMovement.variant_id, sa.func.sum(StockMovement.delta))
         .where(StockMovement.order_id == order.id).group_by(StockMovement.variant_id)
@@ -360,22 +394,20 @@ def _restock_taken(order: Order) -> None:
     for variant_id, net in taken:
         if net < 0:
             _give_stock(variant_id, -net)
-            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net,
-                                         reason=StockReason.REFUND))
+            db.session.add(StockMovement(variant_id=variant_id, order_id=order.id, delta=-net, reason=reason))
 
 
-def fulfil_order(order_id: int) -> bool:
-    """Mark a paid order as shipped."""
+def resend_confirmation(order_id: int, actor: Actor) -> None:
+    """Send the order's confirmation email again (a shopper lost it) and note it in the history."""
     with write_transaction():
-        order = _lock_order(order_id)
+        order = lock_order(order_id)
         if order is None:
             raise OrderNotFound("That order does not exist.")
-        if order.status == OrderStatus.FULFILLED:
-            return False
-        if order.status != OrderStatus.PAID:
-            raise ShopError(f"Order {order.number} is not paid, so it cannot be fulfilled.")
-        order.status = OrderStatus.FULFILLED
-    return True
+        if order.payment_status not in MONEY_TAKEN:
+            raise ShopError(f"Order {order.number} is not paid, so it has no confirmation to send.")
+        queue_email(order.email, f"Your order {order.number}", "order_confirmation",
+                    order=order, order_url=order_link(order.number))
+        lifecycle.record(order, OrderEventKind.EMAIL, actor, f"confirmation sent again to {order.email}")
 
 
 def order_with_items(order_id: int | None = None, number: str | None = None) -> Order | None:

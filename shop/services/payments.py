@@ -9,26 +9,20 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 import stripe
 from flask import current_app, url_for
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
-from shop.models import Order, PaymentEvent, PaymentStatus, lengths
-from shop.services import ShopError, orders
+from shop.models import Order
+from shop.services import ShopError, lifecycle, orders
 from shop.services import stripe_gateway as gateway
+from shop.services.lifecycle import SYSTEM, Actor
 
 TEST_REFERENCE_PREFIX = "test_"
 FREE_REFERENCE_PREFIX = "free_"
 STRIPE_REFERENCE_PREFIX = "cs_"
 # A delayed payment (bank debit) that fails sends its intent back for another payment method.
 FAILED_INTENT_STATUSES = ("requires_payment_method", "canceled")
-SESSION_EVENTS = {
-    "checkout.session.completed",
-    "checkout.session.async_payment_succeeded",
-    "checkout.session.expired",
-}
-FAILED_EVENT = "checkout.session.async_payment_failed"
 UNAVAILABLE = "Payment is unavailable right now, and nothing was charged. Please try again in a few minutes."
 
 
@@ -86,14 +80,15 @@ def _detached_order(order_id: int) -> Order:
     with Session(db.engine) as reader:
         order = reader.scalar(sa.select(Order).where(Order.id == order_id).options(selectinload(Order.items)))
     if order is None:
-        raise orders.OrderNotFound("That order does not exist.")
+        raise lifecycle.OrderNotFound("That order does not exist.")
     return order
 
 
 def pay_test_order(order: Order, reference: str) -> bool:
     """Pay an order on the test-payment page; False when it can no longer be paid (cancelled, expired)."""
     return orders.record_payment(order.id, amount_cents=order.total_cents, currency=order.currency,
-                                 reference=reference, provider="test", only_if_pending=True)
+                                 reference=reference, provider="test", only_if_pending=True,
+                                 actor=Actor.customer(order.user_id, order.email))
 
 
 def sync_payment(reference: str) -> None:
@@ -123,44 +118,13 @@ def cancel_payment(reference: str | None) -> None:
         current_app.logger.info("Checkout Session %s not expired: %s", reference, error)
 
 
-def refund_payment(order: Order) -> None:
-    """Give the shopper their money back through the provider that took it."""
-    reference = order.payment_reference or ""
-    if not reference.startswith(STRIPE_REFERENCE_PREFIX):
-        return  # a test-mode or zero-total payment moved no money
-    if is_test_mode():
-        raise PaymentUnavailable("This order was paid through Stripe but no Stripe key is configured, "
-                                 "so nothing was refunded.")
-    order = _detached_order(order.id)
-    try:
-        gateway.refund_checkout_session_payment(order)
-    except stripe.StripeError as error:
-        current_app.logger.warning("Stripe refused the refund of order %s: %s", order.number, error)
-        raise PaymentUnavailable(f"Stripe did not refund order {order.number}, so nothing was refunded: "
-                                 f"{error.user_message or 'Stripe is unavailable'}. Please try again later.") from error
-
-
-def refund_order(order_id: int) -> bool:
-    """Refund a paid order through the payment provider, then mark it refunded and restock it."""
-    end_read_transaction()
-    order = db.session.get(Order, order_id, populate_existing=True)
-    if order is None:
-        raise orders.OrderNotFound("That order does not exist.")
-    if order.payment_status == PaymentStatus.REFUNDED:
-        return False
-    if order.payment_status != PaymentStatus.PAID:
-        raise ShopError(f"Order {order.number} is not paid, so there is nothing to refund.")
-    refund_payment(order)
-    return orders.mark_refunded(order_id)
-
-
-def apply_checkout_session(checkout_session: dict) -> str | None:
+def apply_checkout_session(checkout_session: dict, actor: Actor = SYSTEM) -> str | None:
     """Bring the order in line with its Checkout Session's state; return what changed, or None."""
     order_id = order_id_for(checkout_session)
     if order_id is None:
         return None
     if checkout_session.get("status") == "expired":
-        return "expired" if orders.expire_order(order_id) else None
+        return "expired" if orders.expire_order(order_id, actor) else None
     if checkout_session.get("status") != "complete":
         return None
     if checkout_session.get("payment_status") in ("paid", "no_payment_required"):
@@ -170,44 +134,22 @@ def apply_checkout_session(checkout_session: dict) -> str | None:
             currency=str(checkout_session.get("currency") or ""),
             reference=checkout_session["id"],
             provider="stripe",
+            actor=actor,
         )
         return "paid" if changed else None
     intent = checkout_session.get("payment_intent")
     if isinstance(intent, dict) and intent.get("status") in FAILED_INTENT_STATUSES:
-        return "payment failed" if orders.record_payment_failure(order_id, "the delayed payment failed") else None
-    return "payment processing" if orders.mark_payment_processing(order_id) else None
+        return ("payment failed" if orders.record_payment_failure(order_id, "the delayed payment failed", actor)
+                else None)
+    return "payment processing" if orders.mark_payment_processing(order_id, actor) else None
 
 
-def apply_event(event_id: str, event_type: str, checkout_session: dict) -> bool:
-    """Apply a verified webhook event once; return False for an event already applied.
-
-    The event id is recorded after the work, which is idempotent: a crash in between only
-    means a redelivered event is applied again, harmlessly; recorded first, it could be lost.
-    """
-    end_read_transaction()
-    if db.session.scalar(sa.select(PaymentEvent.id).where(PaymentEvent.event_id == event_id)):
-        return False
-    try:
-        if event_type == FAILED_EVENT:
-            fail_checkout_session(checkout_session, "the asynchronous payment failed")
-        elif event_type in SESSION_EVENTS:
-            apply_checkout_session(checkout_session)
-    except ShopError as error:
-        current_app.logger.warning("Webhook %s (%s) not applied: %s", event_id, event_type, error)
-    try:
-        with write_transaction():
-            db.session.add(PaymentEvent(event_id=event_id, type=event_type[:lengths.EVENT_TYPE]))
-    except IntegrityError:  # the same event, delivered twice at once, was recorded by the other delivery
-        return False
-    return True
-
-
-def fail_checkout_session(checkout_session: dict, reason: str) -> str | None:
+def fail_checkout_session(checkout_session: dict, reason: str, actor: Actor = SYSTEM) -> str | None:
     """Cancel the order whose asynchronous payment failed; return what changed, or None."""
     order_id = order_id_for(checkout_session)
     if order_id is None:
         return None
-    return "payment failed" if orders.record_payment_failure(order_id, reason) else None
+    return "payment failed" if orders.record_payment_failure(order_id, reason, actor) else None
 
 
 def reconcile_payments(days: int) -> Iterator[tuple[str, str, str | None]]:

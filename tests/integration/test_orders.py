@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from shop.extensions import db
 from shop.models import Coupon, CouponKind, Order, OutboxEmail, StockMovement
 from shop.models.base import now_utc
-from shop.services import ShopError
+from shop.services import ShopError, refunds
+from shop.services.lifecycle import SYSTEM
 from shop.services.orders import (
     OutOfStock,
     cancel_order,
@@ -20,7 +21,6 @@ from shop.services.orders import (
     record_payment_failure,
     release_expired_reservations,
 )
-from shop.services.payments import refund_order
 from tests.factories import make_product, stock
 
 
@@ -240,32 +240,33 @@ def test_placing_an_order_sweeps_overdue_reservations_first(app, details):
     assert fresh(abandoned).status == "expired" and stock(last) == 0
 
 
-def test_refund_restocks_what_the_order_took_and_happens_once(app, mug, details):
+def test_cancelling_a_paid_order_refunds_and_restocks_once(app, mug, details):
     order_id = place_order({mug.id: 2}, details(), user_id=None).id
     pay(order_id)
-    assert refund_order(order_id) is True
-    assert refund_order(order_id) is False
+    assert "cancelled and" in refunds.cancel(order_id, SYSTEM)
+    assert "already cancelled" in refunds.cancel(order_id, SYSTEM)
     order = fresh(order_id)
-    assert (order.status, order.payment_status) == ("refunded", "refunded")
+    assert (order.status, order.payment_status, order.refunded_cents) == ("cancelled", "refunded", order.total_cents)
     assert stock(mug) == 5
-    assert pay(order_id) is False and fresh(order_id).status == "refunded"
+    assert pay(order_id) is False and fresh(order_id).status == "cancelled"
 
 
-def test_refunding_a_stock_short_order_returns_nothing_it_never_took(app, mug, details):
+def test_cancelling_a_stock_short_order_returns_nothing_it_never_took(app, mug, details):
     order_id = place_order({mug.id: 2}, details(), user_id=None).id
     expire_order(order_id)
     place_order({mug.id: 5}, details(email="rival@example.com"), user_id=None)
     pay(order_id)
-    assert refund_order(order_id) is True
+    assert fresh(order_id).needs_attention
+    refunds.cancel(order_id, SYSTEM)
     order = fresh(order_id)
-    assert order.status == "refunded" and not order.needs_attention
+    assert order.status == "cancelled" and not order.needs_attention
     assert stock(mug) == 0
 
 
 def test_an_unpaid_order_cannot_be_refunded(app, mug, details):
     order_id = place_order({mug.id: 2}, details(), user_id=None).id
-    with pytest.raises(ShopError, match="not paid"):
-        refund_order(order_id)
+    with pytest.raises(ShopError, match="nothing to refund"):
+        refunds.refund(order_id, refunds.RefundRequest(amount_cents=100), SYSTEM)
     assert fresh(order_id).status == "pending"
 
 
