@@ -55,7 +55,7 @@ def configure(app: Flask, overrides: dict) -> None:
         )
     if not app.config.get("MEDIA_PATH"):
         app.config["MEDIA_PATH"] = os.path.join(app.instance_path, "media")
-    app.config["CURRENCY"] = str(app.config["CURRENCY"]).lower()
+    app.config["CURRENCY"] = shop_config.checked_currency(app.config["CURRENCY"])
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
             "pool_pre_ping": True,

@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from shop.money import THREE_DECIMAL_CURRENCIES
+
 DEFAULTS: dict[str, Any] = {
     "SHOP_NAME": "Shop",
     # The shop's postal address and tax number, printed on invoices and packing slips; commas
@@ -105,6 +107,23 @@ def checked_base_url(base_url: str | None, development: bool) -> str | None:
             "for example https://shop.example"
         )
     return str(base_url).rstrip("/")
+
+
+def checked_currency(currency: object) -> str:
+    """Return SHOP_CURRENCY lower-cased; raise ConfigurationError for one the shop cannot charge in."""
+    code = str(currency).strip().lower()
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise ConfigurationError(f"SHOP_CURRENCY is {currency!r}; set it to a three-letter ISO 4217 code such as "
+                                 "usd, eur or jpy.")
+    if code in THREE_DECIMAL_CURRENCIES:
+        # Stripe takes these only in steps of ten, and the shop's tax, percentage discounts and
+        # refunds round to the last of three digits: amounts would be refused or charged wrong.
+        raise ConfigurationError(
+            f"SHOP_CURRENCY is {code.upper()}, which has three decimal places; the shop does not support "
+            f"{', '.join(sorted(c.upper() for c in THREE_DECIMAL_CURRENCIES))}. Set SHOP_CURRENCY to a currency "
+            "with two decimal places or none."
+        )
+    return code
 
 
 def trusted_hosts(base_url: str | None, development: bool, testing: bool) -> list[str] | None:

@@ -8,7 +8,7 @@ from flask import current_app, url_for
 from shop.database import end_read_transaction
 from shop.extensions import db
 from shop.models import Order, OrderStatus, PaymentStatus
-from shop.services import ShopError, payments
+from shop.services import ShopError, payments, stripe_gateway
 from shop.services.checkout import CheckoutDetails
 from shop.services.orders import AlreadyPlaced, cancel_order, order_token, place_order
 
@@ -32,7 +32,7 @@ def purchase(cart: dict[int, int], details: CheckoutDetails, user_id: int | None
     """
     release_unpaid_orders(earlier_order_ids, keep_token=placement_token)
     try:
-        order = place_order(cart, details, user_id, placement_token)
+        order = place_order(cart, details, user_id, placement_token, minimum_total_cents=minimum_total_cents())
     except AlreadyPlaced as placed:
         return _resume(placed.order_id)
     try:
@@ -41,6 +41,13 @@ def purchase(cart: dict[int, int], details: CheckoutDetails, user_id: int | None
         _compensate(order.id)
         raise
     return Purchase(order.id, payment_url, newly_placed=True)
+
+
+def minimum_total_cents() -> int:
+    """Return the smallest total an order that owes something may have: the card processor's minimum charge."""
+    if payments.is_test_mode():
+        return 0  # the test provider charges nothing, so any amount goes
+    return stripe_gateway.minimum_charge_cents(current_app.config["CURRENCY"])
 
 
 def _compensate(order_id: int) -> None:

@@ -1,7 +1,8 @@
 """Calls to the Stripe API: one client per app configuration, Checkout Sessions and refunds.
 
 Functions here raise the SDK's stripe.StripeError; shop.services.payments turns them into
-messages a shopper can read.
+messages a shopper can read. Amounts cross the border here only: the shop counts in its
+currency's minor unit (shop.money), Stripe in its own (to_stripe_amount, from_stripe_amount).
 """
 from collections.abc import Iterator
 from datetime import timedelta
@@ -13,6 +14,7 @@ from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineI
 from shop.models import Order
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
+from shop.money import THREE_DECIMAL_CURRENCIES, minor_units_per_major
 from shop.services.mail import external_url
 
 # Stripe accepts an expiry 30 minutes to 24 hours ahead; the margins absorb clock skew.
@@ -22,6 +24,23 @@ LATEST_EXPIRY = timedelta(hours=23, minutes=55)
 TIMEOUT = (5, 20)
 # Each retry reuses the request's idempotency key, so it can never create a second session.
 NETWORK_RETRIES = 1
+
+# Currencies the shop counts in whole units but Stripe writes with two decimals, always 00.
+WHOLE_UNITS_AS_HUNDREDTHS = frozenset(["isk"])
+# Stripe's minimum charge per settlement currency (docs.stripe.com/currencies#minimum-and-maximum-
+# charge-amounts), in the shop's minor units. A currency Stripe does not settle in is converted to
+# the account's, which Stripe wants to be worth about USD 0.50; not knowing the rate, the shop asks
+# for 50 minor units, and Stripe may still refuse a total that converts to less.
+MINIMUM_CHARGE = {
+    "usd": 50, "aed": 200, "aud": 50, "bgn": 100, "brl": 50, "cad": 50, "chf": 50, "czk": 1500, "dkk": 250,
+    "eur": 50, "gbp": 30, "hkd": 400, "huf": 17500, "inr": 50, "jpy": 50, "mxn": 1000, "myr": 200, "nok": 300,
+    "nzd": 50, "pln": 200, "ron": 200, "sek": 300, "sgd": 50,
+}
+DEFAULT_MINIMUM_CHARGE = 50
+# Stripe's limits on what it displays and stores (its API reference).
+COUPON_NAME_LENGTH = 40
+SHIPPING_RATE_NAME_LENGTH = 100
+METADATA_KEYS, METADATA_KEY_LENGTH, METADATA_VALUE_LENGTH = 50, 40, 500
 
 
 def client() -> stripe.StripeClient:
@@ -39,6 +58,65 @@ def client() -> stripe.StripeClient:
         )
         current_app.extensions["shop_stripe"] = cached
     return cached[1]
+
+
+def stripe_units_per_major(currency: str) -> int:
+    """Return how many of Stripe's units make one major unit of the currency (100 for ISK and USD, 1 for JPY)."""
+    currency = currency.lower()
+    if currency in THREE_DECIMAL_CURRENCIES:
+        # shop.config refuses them: Stripe takes three decimals only in steps of ten.
+        raise ValueError(f"{currency.upper()} has three decimals, which the shop does not support.")
+    return 100 if currency in WHOLE_UNITS_AS_HUNDREDTHS else minor_units_per_major(currency)
+
+
+def to_stripe_amount(cents: int, currency: str) -> int:
+    """Return an amount in the shop's minor units as Stripe writes it (1500 ISK -> 150000)."""
+    return int(cents) * stripe_units_per_major(currency) // minor_units_per_major(currency)
+
+
+def from_stripe_amount(amount: int, currency: str) -> int:
+    """Return an amount Stripe wrote in the shop's minor units (150000 ISK -> 1500)."""
+    whole, rest = divmod(int(amount), stripe_units_per_major(currency) // minor_units_per_major(currency))
+    if rest:
+        raise ValueError(f"Stripe's amount {amount} {currency.upper()} is not a whole number of the shop's units.")
+    return whole
+
+
+def minimum_charge_cents(currency: str) -> int:
+    """Return the smallest total Stripe will charge in this currency, in the shop's minor units."""
+    return MINIMUM_CHARGE.get(currency.lower(), DEFAULT_MINIMUM_CHARGE)
+
+
+def session_amount(checkout_session: dict) -> int:
+    """Return what a Checkout Session charges (`amount_total`) in the shop's minor units of its currency."""
+    return from_stripe_amount(int(checkout_session.get("amount_total") or 0),
+                              str(checkout_session.get("currency") or ""))
+
+
+def refund_in_shop_units(stripe_refund: dict, currency: str) -> dict:
+    """Return a refund object from Stripe (an answer or a webhook's) with its amount in the shop's minor units."""
+    refund_currency = str(stripe_refund.get("currency") or currency)
+    return {**stripe_refund, "amount": from_stripe_amount(int(stripe_refund.get("amount") or 0), refund_currency)}
+
+
+def shortened(text: str, limit: int) -> str:
+    """Return text cut to at most `limit` characters, at a word boundary when one is near, with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def stripe_metadata(values: dict[str, str]) -> dict[str, str]:
+    """Return metadata within Stripe's limits: values cut to 500 characters; too many or too long keys refused."""
+    if len(values) > METADATA_KEYS or any(len(key) > METADATA_KEY_LENGTH or "[" in key or "]" in key
+                                          for key in values):
+        raise ValueError(f"Stripe metadata takes at most {METADATA_KEYS} keys of at most {METADATA_KEY_LENGTH} "
+                         f"characters, without square brackets: {sorted(values)}")
+    return {key: str(value)[:METADATA_VALUE_LENGTH] for key, value in values.items()}
 
 
 def order_key(order: Order, purpose: str) -> str:
@@ -69,10 +147,10 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreat
             "quantity": item.quantity,
             "price_data": {
                 "currency": currency,
-                "unit_amount": item.unit_price_cents,
+                "unit_amount": to_stripe_amount(item.unit_price_cents, currency),
                 "product_data": {
                     "name": item_name(item.product_name, item.variant_name),
-                    "metadata": {"sku": item.sku},
+                    "metadata": stripe_metadata({"sku": item.sku}),
                 },
             },
         }
@@ -81,9 +159,10 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreat
     if order.tax_cents:
         line_items.append({
             "quantity": 1,
-            "price_data": {"currency": currency, "unit_amount": order.tax_cents, "product_data": {"name": "Tax"}},
+            "price_data": {"currency": currency, "unit_amount": to_stripe_amount(order.tax_cents, currency),
+                           "product_data": {"name": "Tax"}},
         })
-    metadata = {"order_id": str(order.id), "order_number": order.number}
+    metadata = stripe_metadata({"order_id": str(order.id), "order_number": order.number})
     params: SessionCreateParams = {
         "mode": "payment",
         "line_items": line_items,
@@ -100,8 +179,8 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreat
         params["shipping_options"] = [{
             "shipping_rate_data": {
                 "type": "fixed_amount",
-                "display_name": order.shipping_method_name or "Shipping",
-                "fixed_amount": {"amount": order.shipping_cents, "currency": currency},
+                "display_name": shortened(order.shipping_method_name or "Shipping", SHIPPING_RATE_NAME_LENGTH),
+                "fixed_amount": {"amount": to_stripe_amount(order.shipping_cents, currency), "currency": currency},
             },
         }]
     if coupon_id:
@@ -115,11 +194,12 @@ def create_checkout_session(order: Order) -> stripe.checkout.Session:
     if order.discount_cents:
         coupon = client().v1.coupons.create(
             {
-                "amount_off": order.discount_cents,
+                "amount_off": to_stripe_amount(order.discount_cents, order.currency),
                 "currency": order.currency.lower(),
                 "duration": "once",
                 "max_redemptions": 1,
-                "name": f"Discount {order.coupon_code}" if order.coupon_code else "Discount",
+                "name": shortened(f"Discount {order.coupon_code}" if order.coupon_code else "Discount",
+                                  COUPON_NAME_LENGTH),
             },
             {"idempotency_key": order_key(order, "discount")},
         )
@@ -147,6 +227,42 @@ def recent_checkout_sessions(days: int) -> Iterator[dict]:
         {"created": {"gte": since}, "limit": 100, "expand": ["data.payment_intent"]})
     for checkout_session in page.auto_paging_iter():
         yield checkout_session.to_dict()
+
+
+def _payment_intent_of(payment_reference: str) -> str | None:
+    """Return the id of the payment intent that paid this Checkout Session, None while there is none."""
+    payment_intent = retrieve_checkout_session(payment_reference).get("payment_intent")
+    if isinstance(payment_intent, dict):
+        payment_intent = payment_intent.get("id")
+    return str(payment_intent) if payment_intent else None
+
+
+def create_refund(payment_reference: str, amount_cents: int, currency: str, idempotency_key: str,
+                  metadata: dict[str, str]) -> dict:
+    """Refund part of a Checkout Session's payment; return Stripe's refund, its amount in the shop's minor units."""
+    payment_intent = _payment_intent_of(payment_reference)
+    if not payment_intent:
+        raise stripe.InvalidRequestError("This Checkout Session has no payment to refund.", param=None)
+    refund = client().v1.refunds.create(
+        {"payment_intent": payment_intent, "amount": to_stripe_amount(amount_cents, currency),
+         "metadata": stripe_metadata(metadata)},
+        {"idempotency_key": idempotency_key},
+    )
+    return refund_in_shop_units(refund.to_dict(), currency)
+
+
+def retrieve_refund(refund_id: str, currency: str) -> dict:
+    """Fetch a refund's current state, its amount in the shop's minor units."""
+    return refund_in_shop_units(client().v1.refunds.retrieve(refund_id).to_dict(), currency)
+
+
+def list_refunds(payment_reference: str, currency: str) -> list[dict]:
+    """Return every refund of a Checkout Session's payment, newest first, amounts in the shop's minor units."""
+    payment_intent = _payment_intent_of(payment_reference)
+    if not payment_intent:
+        return []
+    page = client().v1.refunds.list({"payment_intent": payment_intent, "limit": 100})
+    return [refund_in_shop_units(refund.to_dict(), currency) for refund in page.auto_paging_iter()]
 
 
 def refund_checkout_session_payment(order: Order) -> None:
