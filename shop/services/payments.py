@@ -128,9 +128,13 @@ def apply_checkout_session(checkout_session: dict, actor: Actor = SYSTEM) -> str
     if checkout_session.get("status") != "complete":
         return None
     if checkout_session.get("payment_status") in ("paid", "no_payment_required"):
+        try:
+            amount_cents = gateway.session_amount(checkout_session)
+        except ValueError:  # not a whole number of the shop's units: record_payment flags the mismatch
+            amount_cents = int(checkout_session.get("amount_total") or 0)
         changed = orders.record_payment(
             order_id,
-            amount_cents=int(checkout_session.get("amount_total") or 0),
+            amount_cents=amount_cents,
             currency=str(checkout_session.get("currency") or ""),
             reference=checkout_session["id"],
             provider="stripe",
