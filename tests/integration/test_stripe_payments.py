@@ -194,36 +194,3 @@ def test_cancel_payment_survives_stripe_being_down(app, stripe_api, full_order):
         payments.cancel_payment(db.session.get(Order, full_order.id).payment_reference)
 
     assert stripe_api.only_session()["status"] == "open"
-
-
-def paid_order(app, stripe_api, order) -> dict:
-    start(app, order.id)
-    session = stripe_api.mark_paid(stripe_api.only_session()["id"])
-    with app.test_request_context():
-        payments.sync_payment(session["id"])
-    assert reload(order.id).payment_status == "paid"
-    return session
-
-
-def test_admin_refund_refunds_the_payment_intent_once(app, stripe_api, full_order):
-    session = paid_order(app, stripe_api, full_order)
-
-    with app.test_request_context():
-        assert payments.refund_order(full_order.id) is True
-        assert payments.refund_order(full_order.id) is False
-
-    assert [(refund["payment_intent"], refund["amount"]) for refund in stripe_api.refunds] == [
-        (session["payment_intent"], 3735)]
-    assert stripe_api.posts("/v1/refunds")[0]["headers"]["idempotency-key"]
-    assert reload(full_order.id).payment_status == "refunded"
-
-
-def test_refund_fails_loudly_and_changes_nothing_when_stripe_is_down(app, stripe_api, full_order):
-    paid_order(app, stripe_api, full_order)
-    stripe_api.fail_with(500)
-
-    with app.test_request_context(), pytest.raises(payments.PaymentUnavailable, match="nothing was refunded"):
-        payments.refund_order(full_order.id)
-
-    assert reload(full_order.id).payment_status == "paid"
-    assert stripe_api.refunds == []
