@@ -3,7 +3,8 @@ from flask import render_template
 
 from shop.admin import bp
 from shop.core.outcomes import load_or_404
-from shop.services.order_documents import letterhead, packing_lines
+from shop.services.fulfilment import still_to_ship
+from shop.services.order_documents import letterhead
 from shop.services.orders import order_with_items
 
 
@@ -19,5 +20,5 @@ def order_invoice(order_id: int):
 def order_packing_slip(order_id: int):
     """Show what to put in the parcel and where it goes, without prices, ready to print."""
     found = load_or_404(order_with_items, order_id)
-    return render_template("admin/order_packing_slip.html", order=found, lines=packing_lines(found),
+    return render_template("admin/order_packing_slip.html", order=found, to_pack=still_to_ship(found),
                            shop=letterhead())

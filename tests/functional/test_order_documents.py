@@ -103,9 +103,9 @@ def test_the_packing_slip_lists_what_is_left_to_pack_and_no_prices(client, admin
     assert "Packing slip" in page and order.number in page and "Northwind Outfitters" in page
     assert "12 Harbour Road<br>Unit 4" in page and "Ada Lovelace" in page and "Germany" in page
     rows = cells(page)
-    assert rows[0] == ["Item", "SKU", "Ordered", "Shipped", "Refunded", "To pack", "Packed"]
-    assert ["Desk Lamp (Blue)", lamp.sku, "2", "1", "0", "1", ""] in rows
-    assert ["Enamel Mug", "MUG-1", "1", "0", "1", "0", ""] in rows
+    assert rows[0] == ["Item", "SKU", "Ordered", "Shipped or refunded", "To pack", "Packed"]
+    assert ["Desk Lamp (Blue)", lamp.sku, "2", "1", "1", ""] in rows
+    assert ["Enamel Mug", "MUG-1", "1", "1", "0", ""] in rows
     assert ["Units to pack", "1", ""] in rows
     assert "$" not in page and "INV-000042" not in page and "ada@example.com" not in page
 
@@ -188,4 +188,4 @@ def test_the_papers_take_the_same_few_queries_however_many_lines_and_parcels(cli
             assert client.get(f"/admin/orders/{small.id}/{path}").status_code == 200
         with count_queries() as many:
             assert client.get(f"/admin/orders/{large.id}/{path}").status_code == 200
-        assert len(few) == len(many) <= 6
+        assert len(few) == len(many) <= 7

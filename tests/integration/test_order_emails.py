@@ -36,7 +36,8 @@ def order(app) -> Order:
 def parcel(order: Order, quantities: dict[int, int], tracking_url: str = "https://track.example/JD0001") -> Shipment:
     """Send some of the order's items: quantities maps an item's position in the order to units sent."""
     shipment = Shipment(order_id=order.id, carrier="DHL", tracking_number="JD0001", tracking_url=tracking_url)
-    shipment.items += [ShipmentItem(order_item=order.items[index], quantity=units)
+    # As fulfilment.ship builds it: by id, so the email's template loads each item itself.
+    shipment.items += [ShipmentItem(order_item_id=order.items[index].id, quantity=units)
                        for index, units in quantities.items()]
     db.session.add(shipment)
     db.session.flush()
