@@ -78,6 +78,7 @@ def ship(order_id: int):
                                    tracking_number=form.tracking_number.data or "",
                                    tracking_url=form.tracking_url.data or "", token=form.token.data)
         if not confirmed():
+            fulfilment.checked_parcel(parcel)
             lines = _item_lines(found, parcel.quantities)
             if not lines:
                 raise ShopError("Choose at least one item to ship.")
@@ -179,6 +180,7 @@ def cancel(order_id: int):
 @bp.post("/orders/<id:order_id>/notes")
 def add_note(order_id: int):
     """Add an internal note to the order's history."""
+    load_or_404(orders.order_with_items, order_id)
     form = NoteForm()
     if not form.validate_on_submit():
         _form_errors(form)

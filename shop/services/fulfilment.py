@@ -83,7 +83,7 @@ def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
     The order becomes shipped once nothing is left to ship. The form's token makes a double
     submit find the first parcel; two admins shipping the same units at once ship them once.
     """
-    carrier, number, url = _checked_parcel(parcel)
+    carrier, number, url = checked_parcel(parcel)
     with write_transaction():
         order = lock_order(order_id)
         if order is None:
@@ -131,7 +131,8 @@ def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
     return shipment
 
 
-def _checked_parcel(parcel: Parcel) -> tuple[str, str, str]:
+def checked_parcel(parcel: Parcel) -> tuple[str, str, str]:
+    """Return the parcel's carrier, tracking number and link, tidied; raise ShopError for what cannot be stored."""
     carrier = " ".join(parcel.carrier.split())
     number = parcel.tracking_number.strip()
     url = parcel.tracking_url.strip()

@@ -4,7 +4,7 @@ import secrets
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from shop.core.fields import storable, storable_text, strip
 from shop.models import lengths
@@ -33,6 +33,10 @@ class ShipForm(OnceForm):
                                   validators=[Length(max=lengths.TRACKING_NUMBER), storable])
     tracking_url = StringField("Tracking link (optional: made from the carrier and number when known)",
                                filters=[strip], validators=[Optional(), Length(max=lengths.URL), storable])
+
+    def validate_other_carrier(self, field):
+        if self.carrier.data == OTHER_CARRIER and not field.data:
+            raise ValidationError("Type the carrier's name, or choose one from the list.")
 
     def carrier_name(self) -> str:
         return self.other_carrier.data if self.carrier.data == OTHER_CARRIER else self.carrier.data
