@@ -25,7 +25,9 @@ def stripe_api(_stripe_server):
     """Return the Stripe stand-in, emptied; its `config` points the app's Stripe SDK at it.
 
     A test module turns Stripe mode on with
-    `@pytest.fixture def app_overrides(stripe_api): return stripe_api.config`.
+    `@pytest.fixture def app_overrides(stripe_api): return stripe_api.config`. Refunds answer
+    `stripe_api.next_refund_status` ("succeeded" unless a test sets "pending", "requires_action"
+    or "failed"); `settle_refund` moves one on later and `refund_event` gives the webhook's event.
     """
     _stripe_server.reset()
     _stripe_server.config = {
