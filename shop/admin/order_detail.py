@@ -78,18 +78,16 @@ def ship(order_id: int):
                                    tracking_number=form.tracking_number.data or "",
                                    tracking_url=form.tracking_url.data or "", token=form.token.data)
         if not confirmed():
-            fulfilment.checked_parcel(parcel)
-            lines = _item_lines(found, parcel.quantities)
-            if not lines:
-                raise ShopError("Choose at least one item to ship.")
+            everything = fulfilment.preview_shipment(order_id, parcel)
             link = fulfilment.tracking_link(parcel.carrier, parcel.tracking_number, parcel.tracking_url)
             return ask(Confirmation(
-                title=f"Ship part of order {found.number}?", danger=False,
+                title=f"Ship {'order' if everything else 'part of order'} {found.number}?", danger=False,
                 question=f"Record this parcel as sent with {parcel.carrier or 'the carrier'}"
                          f"{f', tracking number {parcel.tracking_number}' if parcel.tracking_number else ''}, "
                          f"and email {found.email} the tracking{f' link {link}' if link else ''}.",
                 action_url=url_for("admin.ship", order_id=order_id), button="Ship and email the customer",
-                cancel_url=url_for("admin.order", order_id=order_id), items=lines), _posted_again())
+                cancel_url=url_for("admin.order", order_id=order_id),
+                items=_item_lines(found, parcel.quantities)), _posted_again())
         shipment = fulfilment.ship(order_id, parcel, Actor.admin(current_user))
         flash(f"Parcel recorded ({sum(item.quantity for item in shipment.items)} item(s)); "
               f"the customer has been emailed the tracking.", "success")

@@ -219,8 +219,9 @@ def cancel_order_page(number: str):
     order = file.order
     back = redirect(url_for("checkout.order_detail", number=order.number, token=order_token(order.number)), code=303)
     if not file.cancellable:
-        flash(f"Order {order.number} can no longer be cancelled: it is {order_status(order).lower()}. "
-              "Contact us if something is wrong with it.", "info")
+        why = "part of it has already shipped" if file.shipments else f"it is {order_status(order).lower()}"
+        flash(f"Order {order.number} can no longer be cancelled: {why}. Contact us if something is wrong with it.",
+              "info")
         return back
     form = CancelOrderForm()
     if form.validate_on_submit():

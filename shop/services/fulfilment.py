@@ -5,7 +5,7 @@ from urllib.parse import quote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from shop.database import write_transaction
+from shop.database import end_read_transaction, write_transaction
 from shop.extensions import db
 from shop.models import (
     OPEN_REFUND_STATUSES,
@@ -20,7 +20,7 @@ from shop.models import (
     ShipmentItem,
     lengths,
 )
-from shop.services import ShopError
+from shop.services import ShopError, orders
 from shop.services import lifecycle as states
 from shop.services.lifecycle import Actor, OrderNotFound
 from shop.services.mail import queue_email
@@ -92,23 +92,8 @@ def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
             sent = db.session.scalar(sa.select(Shipment).where(Shipment.request_token == parcel.token))
             if sent is not None:
                 return sent
-        if order.status != OrderStatus.PAID or order.payment_status not in SHIPPABLE_PAYMENTS:
-            raise states.refuse(order, "shipped") if order.status != OrderStatus.PAID else ShopError(
-                f"Order {order.number}'s payment is {order.payment_status}, so it cannot be shipped.")
-        if _cancellation_waiting(order.id):
-            raise ShopError(f"Order {order.number} is being cancelled (its refund is pending), "
-                            "so it cannot be shipped.")
-        remaining = still_to_ship(order)
-        wanted = {item_id: quantity for item_id, quantity in parcel.quantities.items() if quantity > 0}
-        if not wanted:
-            raise ShopError("Choose at least one item to ship.")
+        wanted, remaining = _check_shippable(order, parcel)
         items = {item.id: item for item in order.items}
-        for item_id, quantity in wanted.items():
-            if item_id not in items:
-                raise ShopError("That item is not part of this order.")
-            if quantity > remaining[item_id]:
-                raise ShopError(f"Only {remaining[item_id]} of {items[item_id].sku} are left to ship "
-                                f"(you asked for {quantity}).")
         shipment = Shipment(order_id=order.id, carrier=carrier, tracking_number=number,
                             tracking_url=tracking_link(carrier, number, url), request_token=parcel.token,
                             actor_email=actor.email,
@@ -129,6 +114,43 @@ def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
                     else f"Part of your order {order.number} has shipped", "order_shipped",
                     order=order, shipment=shipment, partial=left > 0, order_url=order_link(order.number))
     return shipment
+
+
+def preview_shipment(order_id: int, parcel: Parcel) -> bool:
+    """Check a parcel against the order as it stands, before asking the admin; return whether it empties the order.
+
+    Raise ShopError for anything ship() would refuse, so the admin is never asked to confirm it.
+    """
+    checked_parcel(parcel)
+    end_read_transaction()
+    order = orders.order_with_items(order_id)
+    if order is None:
+        raise OrderNotFound("That order does not exist.")
+    wanted, remaining = _check_shippable(order, parcel)
+    return sum(remaining.values()) == sum(wanted.values())
+
+
+def _check_shippable(order: Order, parcel: Parcel) -> tuple[dict[int, int], dict[int, int]]:
+    """Return the units the parcel takes and those left to ship, or raise ShopError if it cannot leave."""
+    if order.status != OrderStatus.PAID:
+        raise states.refuse(order, "shipped")
+    if order.payment_status not in SHIPPABLE_PAYMENTS:
+        raise ShopError(f"Order {order.number}'s payment is {order.payment_status}, so it cannot be shipped.")
+    if _cancellation_waiting(order.id):
+        raise ShopError(f"Order {order.number} is being cancelled (its refund is pending), "
+                        "so it cannot be shipped.")
+    remaining = still_to_ship(order)
+    wanted = {item_id: quantity for item_id, quantity in parcel.quantities.items() if quantity > 0}
+    if not wanted:
+        raise ShopError("Choose at least one item to ship.")
+    items = {item.id: item for item in order.items}
+    for item_id, quantity in wanted.items():
+        if item_id not in items:
+            raise ShopError("That item is not part of this order.")
+        if quantity > remaining[item_id]:
+            raise ShopError(f"Only {remaining[item_id]} of {items[item_id].sku} are left to ship "
+                            f"(you asked for {quantity}).")
+    return wanted, remaining
 
 
 def checked_parcel(parcel: Parcel) -> tuple[str, str, str]:

@@ -6,7 +6,6 @@ number of times, without a paid or refunded order ever going backwards.
 """
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app
@@ -424,30 +423,6 @@ def order_with_items(order_id: int | None = None, number: str | None = None) -> 
 def customer_orders(user_id: int, page: int, per_page: int) -> Pagination:
     """Return one page of a shopper's orders, newest first."""
     query = sa.select(Order).where(Order.user_id == user_id).order_by(Order.created_at.desc(), Order.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
-
-
-ORDER_SORTS = {"newest": "Newest first", "oldest": "Oldest first", "total_desc": "Largest total",
-               "total_asc": "Smallest total"}
-
-
-def all_orders(page: int, per_page: int, needs_attention: bool = False, term: str = "",
-               status: str = "", sort: str = "newest") -> Pagination:
-    """Return one page of orders matching the filters: a number or email search, a status, needing a person."""
-    order_by: tuple[Any, ...] = {
-        "newest": (Order.created_at.desc(), Order.id.desc()),
-        "oldest": (Order.created_at.asc(), Order.id.asc()),
-        "total_desc": (Order.total_cents.desc(), Order.id.desc()),
-        "total_asc": (Order.total_cents.asc(), Order.id.asc()),
-    }.get(sort, (Order.created_at.desc(), Order.id.desc()))
-    query = sa.select(Order).order_by(*order_by)
-    if needs_attention:
-        query = query.where(Order.needs_attention.is_(True))
-    if status in set(OrderStatus):
-        query = query.where(Order.status == status)
-    if term:
-        # A number is matched whole (case-insensitively) and an email by its start.
-        query = query.where(sa.or_(Order.number == term.upper(), Order.email.startswith(term.lower(), autoescape=True)))
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
 

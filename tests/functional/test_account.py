@@ -299,7 +299,7 @@ def test_address_delete_without_csrf_token_changes_nothing(client, user):
 
 def test_deleting_the_account_keeps_anonymised_orders(client, user):
     make_address(user)
-    order = make_order(user, status="fulfilled", payment_status="paid", quantity=2)
+    order = make_order(user, status="shipped", payment_status="paid", quantity=2)
     order.ship_phone = "555 0100"
     guest_order = make_order(None, status="paid", email="guest@example.com")
     db.session.commit()

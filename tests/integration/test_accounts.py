@@ -26,7 +26,7 @@ def test_delete_account_removes_personal_data_in_one_go():
     product = make_product()
     db.session.add(SavedItem(user_id=user.id, variant_id=product.variants[0].id))
     db.session.add(WishlistItem(user_id=user.id, product_id=product.id))
-    first = make_order(user, status="fulfilled", variant=product.variants[0], quantity=3)
+    first = make_order(user, status="shipped", variant=product.variants[0], quantity=3)
     second = make_order(user, status="cancelled", variant=product.variants[0])
     db.session.add(OutboxEmail(recipient="ann@example.com", subject="Your order", body_text="Ann, 1 Main St",
                                body_html="<p>Ann</p>"))
@@ -48,7 +48,7 @@ def test_delete_account_removes_personal_data_in_one_go():
 
 def test_delete_account_with_wrong_password_changes_nothing():
     user = make_user("ann@example.com")
-    order = make_order(user, status="fulfilled")
+    order = make_order(user, status="shipped")
     db.session.commit()
     with pytest.raises(ShopError):
         accounts.delete_account(user.id, "not my password")

@@ -98,7 +98,8 @@ def test_running_it_again_changes_nothing(app, place, stripe_api, mail_outbox):
 
     assert result.exit_code == 0
     assert "Order " not in result.output
-    assert "Checked 2 Checkout Session(s) from the last 3 day(s); changed 0 order(s)." in result.output
+    assert ("Checked 2 Checkout Session(s) from the last 3 day(s) and 0 pending refund(s); changed 0 order(s)."
+            in result.output)
     assert state(paid) == ("paid", "paid", 3)
     assert state(open_) == ("pending", "unpaid", 3)
     assert len(mail_outbox) == 1
