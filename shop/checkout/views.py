@@ -18,6 +18,7 @@ from shop.services.lifecycle import Actor
 from shop.services.order_file import OrderFile, order_file
 from shop.services.orders import (
     OutOfStock,
+    below_minimum_message,
     cancel_order,
     customer_orders,
     find_order_by_reference,
@@ -26,7 +27,7 @@ from shop.services.orders import (
     record_payment_failure,
     token_allows,
 )
-from shop.services.purchase import purchase
+from shop.services.purchase import minimum_total_cents, purchase
 
 PLACED_ORDERS_KEY = "placed_orders"
 MAX_REMEMBERED_ORDERS = 20
@@ -55,17 +56,18 @@ def start():
     valid = form.validate_on_submit()
     quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data, methods)
     coupon_error = quote.coupon_error
+    minimum_error = below_minimum_message(quote.total_cents, minimum_total_cents(), quote.currency)
     if quote.unavailable or not quote.lines:
         flash("Some items in your cart are no longer available. Please review your cart.", "warning")
         return redirect(url_for("cart.view"))
     if not methods:
         flash("Checkout is closed: no shipping method is available right now.", "error")
-    elif valid and form.place.data and not coupon_error:
+    elif valid and form.place.data and not coupon_error and not minimum_error:
         if submitted_token:
             return _place(cart, form)
         flash("Please check your details and press “Place order and pay” again.", "info")
     return render_template("checkout/start.html", form=form, quote=quote, methods=methods,
-                           coupon_error=coupon_error, test_mode=payments.is_test_mode())
+                           coupon_error=coupon_error, minimum_error=minimum_error, test_mode=payments.is_test_mode())
 
 
 def _prefill(form: CheckoutForm, methods) -> None:

@@ -80,9 +80,9 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             raise ShopError("An item in your cart is no longer available; please review your cart.")
         if quote.coupon_error:
             raise ShopError(quote.coupon_error)
-        if 0 < quote.total_cents < minimum_total_cents:
-            raise ShopError(f"Orders must come to at least {format_money(minimum_total_cents, quote.currency)} "
-                            "to be paid by card; add something to your cart.")
+        refusal = below_minimum_message(quote.total_cents, minimum_total_cents, quote.currency)
+        if refusal:
+            raise ShopError(refusal)
         if quote.coupon is not None:
             _claim_coupon_use(quote.coupon.id)
         order = Order(
@@ -118,6 +118,14 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
         lifecycle.placed(order, Actor.customer(user_id, details.email),
                          f"placed, {format_money(order.total_cents, order.currency)}")
     return order
+
+
+def below_minimum_message(total_cents: int, minimum_cents: int, currency: str) -> str | None:
+    """Return why an order owing this total cannot be paid by card, or None when it can."""
+    if 0 < total_cents < minimum_cents:
+        return (f"Orders must come to at least {format_money(minimum_cents, currency)} to be paid by card; "
+                "add something to your cart.")
+    return None
 
 
 def _refuse_if_placed(placement_token: str | None) -> None:

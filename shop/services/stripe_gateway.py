@@ -263,23 +263,3 @@ def list_refunds(payment_reference: str, currency: str) -> list[dict]:
         return []
     page = client().v1.refunds.list({"payment_intent": payment_intent, "limit": 100})
     return [refund_in_shop_units(refund.to_dict(), currency) for refund in page.auto_paging_iter()]
-
-
-def refund_checkout_session_payment(order: Order) -> None:
-    """Refund the whole payment of the order's Checkout Session."""
-    if not order.payment_reference:
-        raise stripe.InvalidRequestError("This order has no Checkout Session to refund.", param=None)
-    payment_intent = retrieve_checkout_session(order.payment_reference).get("payment_intent")
-    if isinstance(payment_intent, dict):
-        payment_intent = payment_intent["id"]
-    if not payment_intent:
-        raise stripe.InvalidRequestError("This Checkout Session has no payment to refund.", param=None)
-    try:
-        client().v1.refunds.create(
-            {"payment_intent": payment_intent, "metadata": {"order_id": str(order.id)}},
-            {"idempotency_key": order_key(order, "refund")},
-        )
-    except stripe.InvalidRequestError as error:
-        # A retry after the idempotency key expired (24 h) meets the refund that already went through.
-        if error.code != "charge_already_refunded":
-            raise

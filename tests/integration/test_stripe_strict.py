@@ -340,6 +340,16 @@ def test_an_order_under_the_minimum_charge_is_refused_with_a_clear_message(
     assert stripe_api.requests == []
 
 
+def test_the_checkout_summary_warns_of_the_minimum_before_the_order_is_placed(
+        client, stripe_api, checkout_cart, checkout_form, pocket_change):
+    sticker, pickup = pocket_change
+    checkout_cart({sticker: 1})
+    page = client.post("/checkout", data=checkout_form(shipping_method=str(pickup.id), place=None)).get_data(
+        as_text=True)
+    assert 'data-testid="minimum-error"' in page and "at least $0.50" in page
+    assert db.session.scalars(sa.select(Order)).all() == []
+
+
 @pytest.mark.parametrize("app_overrides", [{"STRIPE_SECRET_KEY": None}], indirect=True)
 def test_without_stripe_a_small_order_goes_through_the_test_provider(
         client, stripe_api, checkout_cart, checkout_form, pocket_change):
