@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import ProductImage, ProductVariant, ShippingMethod, StockMovement
-from tests.browser.actions import follow
+from tests.browser.actions import fill_address, follow, log_in
 from tests.factories import DEFAULT_PASSWORD, make_user
 from tests.images import jpeg_bytes, png_bytes, webp_bytes
 
@@ -51,10 +51,7 @@ def flash(page) -> str:
 
 
 def log_in_as_owner(page, live_url) -> None:
-    page.goto(f"{live_url}/admin/")
-    page.get_by_label("Email").fill("owner@example.com")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    follow(page.get_by_role("button", name="Log in"))
+    log_in(page, f"{live_url}/admin/", "owner@example.com", DEFAULT_PASSWORD)
     assert page.get_by_role("heading", name="Overview").is_visible()
 
 
@@ -120,11 +117,7 @@ def buy_a_medium_blue_one(page, live_url) -> None:
     follow(page.get_by_role("button", name="Add to cart"))
     page.goto(f"{live_url}/checkout")
     page.get_by_label("Email").fill("sam@example.com")
-    page.get_by_label("Full name").fill("Sam Shopper")
-    page.get_by_label("Address", exact=True).fill("12 High Street")
-    page.get_by_label("City").fill("Bristol")
-    page.get_by_label("Postal code").fill("BS1 4DJ")
-    page.get_by_label("Country").select_option("GB")
+    fill_address(page, "Sam Shopper")
     follow(page.get_by_role("button", name="Place order and pay"))
     follow(page.get_by_role("button", name="Pay"))
     assert "is confirmed" in page.inner_text("h1")

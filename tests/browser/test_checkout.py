@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, ShippingMethod
-from tests.browser.actions import follow
+from tests.browser.actions import fill_address, follow
 from tests.factories import DEFAULT_PASSWORD, make_address, make_product, make_user, stock
 
 pytestmark = pytest.mark.browser
@@ -27,14 +27,6 @@ def add_to_cart_and_check_out(page, live_url, slug: str) -> None:
     page.goto(f"{live_url}/products/{slug}")
     follow(page.get_by_role("button", name="Add to cart"))
     page.goto(f"{live_url}/checkout")
-
-
-def fill_address(page) -> None:
-    page.get_by_label("Full name").fill("Gina Guest")
-    page.get_by_label("Address", exact=True).fill("12 High Street")
-    page.get_by_label("City").fill("Bristol")
-    page.get_by_label("Postal code").fill("BS1 4DJ")
-    page.get_by_label("Country").select_option("GB")
 
 
 def test_guest_buys_and_pays_in_test_mode(live_url, page, kettle, delivered):

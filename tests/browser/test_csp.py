@@ -7,8 +7,7 @@ from PIL import Image
 
 from shop.extensions import db
 from shop.models import ShippingMethod
-from tests.browser.actions import follow
-from tests.browser.test_checkout import fill_address
+from tests.browser.actions import fill_address, follow
 from tests.factories import DEFAULT_PASSWORD, make_category, make_product, make_user
 
 pytestmark = pytest.mark.browser

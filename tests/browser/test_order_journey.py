@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from shop.extensions import db
 from shop.models import Order, Shipment, ShippingMethod
-from tests.browser.actions import follow
+from tests.browser.actions import fill_address, follow, log_in
 from tests.factories import DEFAULT_PASSWORD, make_product, make_user, stock
 
 pytestmark = pytest.mark.browser
@@ -77,11 +77,7 @@ def buy(page, live_url, lines: dict[str, int]) -> str:
             follow(page.get_by_role("button", name="Add to cart"))
     page.goto(f"{live_url}/checkout")
     page.get_by_label("Email").fill("gina@example.com")
-    page.get_by_label("Full name").fill("Gina Guest")
-    page.get_by_label("Address", exact=True).fill("12 High Street")
-    page.get_by_label("City").fill("Bristol")
-    page.get_by_label("Postal code").fill("BS1 4DJ")
-    page.get_by_label("Country").select_option("GB")
+    fill_address(page)
     follow(page.get_by_role("button", name="Place order and pay"))
     follow(page.get_by_role("button", name="Pay"))
     assert "is confirmed" in page.inner_text("h1")
@@ -91,11 +87,8 @@ def buy(page, live_url, lines: dict[str, int]) -> str:
     return number
 
 
-def log_in(page, live_url) -> None:
-    page.goto(f"{live_url}/admin/")
-    page.get_by_label("Email").fill("owner@example.com")
-    page.get_by_label("Password").fill(DEFAULT_PASSWORD)
-    follow(page.get_by_role("button", name="Log in"))
+def log_in_as_owner(page, live_url) -> None:
+    log_in(page, f"{live_url}/admin/", "owner@example.com", DEFAULT_PASSWORD)
 
 
 def open_order(page, live_url, number: str) -> None:
@@ -156,7 +149,7 @@ def test_the_owner_ships_refunds_and_cannot_ship_what_the_shopper_cancelled(
 
     # The owner ships the kettle with its tracking number.
     owner = owner_context.new_page()
-    log_in(owner, live_url)
+    log_in_as_owner(owner, live_url)
     open_order(owner, live_url, first)
     screenshot(owner, shots, "admin-order-to-ship")
     ship_the_kettle(owner, first)

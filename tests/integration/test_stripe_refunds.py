@@ -8,19 +8,12 @@ from shop.models import Order, OutboxEmail, Refund
 from shop.services import payments, refunds
 from shop.services.lifecycle import Actor
 from shop.services.orders import place_order
-from tests.factories import make_product, make_user, stock
+from tests.factories import make_product, stock
 
 
 @pytest.fixture
 def app_overrides(stripe_api):
     return stripe_api.config
-
-
-@pytest.fixture
-def clerk(app):
-    user = make_user("clerk@example.com", is_admin=True)
-    db.session.commit()
-    return Actor.admin(user)
 
 
 def reload(order_id: int) -> Order:

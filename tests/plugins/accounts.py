@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 import pytest
 
 from shop.extensions import db
+from shop.services.lifecycle import Actor
 from tests.factories import DEFAULT_PASSWORD, make_user
 
 
@@ -72,3 +73,9 @@ def boss(app):
     account = make_user("boss@example.com", is_admin=True)
     db.session.commit()
     return account
+
+
+@pytest.fixture
+def clerk(boss):
+    """Return the boss as the admin actor an order's history records."""
+    return Actor.admin(boss)
