@@ -13,6 +13,7 @@ from shop.models import RefundStatus
 from shop.models.catalog import item_name
 from shop.money import format_money, parse_money
 from shop.services import ShopError, fulfilment, lifecycle, orders, refunds
+from shop.services.catalog_csv import format_amount
 from shop.services.lifecycle import Actor
 from shop.services.order_file import order_file
 
@@ -25,7 +26,8 @@ def order(order_id: int):
     """Show one order: items, customer, payments, refunds, parcels, notes, history and stock movements."""
     found = load_or_404(order_file, order_id)
     return render_template("admin/orders_detail.html", file=found, order=found.order, ship_form=ShipForm(),
-                           refund_form=RefundForm(), cancel_form=CancelForm(), note_form=NoteForm())
+                           refund_form=RefundForm(), refund_all_form=RefundForm(), cancel_form=CancelForm(),
+                           note_form=NoteForm(), refund_all=format_amount(found.refundable_cents, found.order.currency))
 
 
 def _back(order_id: int) -> Response:
@@ -171,7 +173,7 @@ def cancel(order_id: int):
                 button=(f"Cancel and refund {format_money(file.refundable_cents, found.currency)}"
                         if file.refundable_cents else "Cancel the order"),
                 cancel_url=url_for("admin.order", order_id=order_id)), _posted_again())
-        flash(refunds.cancel(order_id, Actor.admin(current_user), form.reason.data or ""), "success")
+        flash(refunds.cancel(order_id, Actor.admin(current_user), form.cancel_reason.data or ""), "success")
     return _back(order_id)
 
 

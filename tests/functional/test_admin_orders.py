@@ -1,5 +1,6 @@
 """Admin order pages: one order, and every action on it asking first and naming the amount."""
 import html
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -154,7 +155,7 @@ def test_another_carrier_needs_its_name(client, admin, lamp, details):
 def test_a_cancelled_order_cannot_be_shipped(client, admin, lamp, details):
     order_id = paid_order(lamp, details)
     item_id = order_row(order_id).items[0].id
-    _, cancelled = confirm(client, f"/admin/orders/{order_id}/cancel", {"reason": "Customer called"})
+    _, cancelled = confirm(client, f"/admin/orders/{order_id}/cancel", {"cancel_reason": "Customer called"})
     assert "is cancelled and $" in text(cancelled)
     page = text(client.get(f"/admin/orders/{order_id}"))
     for action in ("ship", "cancel", "refund"):
@@ -168,7 +169,7 @@ def test_a_cancelled_order_cannot_be_shipped(client, admin, lamp, details):
 def test_cancel_names_the_refund_and_restocks(client, admin, lamp, details):
     order_id = paid_order(lamp, details, quantity=2)
     total = order_row(order_id).total_cents
-    asked, done = confirm(client, f"/admin/orders/{order_id}/cancel", {"reason": ""})
+    asked, done = confirm(client, f"/admin/orders/{order_id}/cancel", {"cancel_reason": ""})
     assert f"Cancel and refund ${total / 100:.2f}" in text(asked)
     assert order_row(order_id).status == "cancelled" and stock(lamp.id) == 3
 
@@ -222,3 +223,13 @@ def test_unknown_orders_are_404(client, admin, path):
     assert client.get(path).status_code == 404
     for action in ("refund", "ship", "cancel", "delivered", "notes", "resend-confirmation"):
         assert client.post(f"/admin/orders/999999/{action}").status_code == 404
+
+
+def test_refund_all_asks_with_the_whole_remaining_amount(client, admin, lamp, details):
+    order_id = paid_order(lamp, details)
+    client.post(f"/admin/orders/{order_id}/refund", data={"amount": "10.00", "token": "first", "confirmed": "yes"})
+    page = client.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    left = order_row(order_id).remaining_cents
+    assert f"Refund all ${left / 100:.2f}…" in html.unescape(page)
+    assert f'name="amount" value="{left / 100:.2f}"' in page
+    assert len(set(re.findall(r'\sid="([^"]+)"', page))) == len(re.findall(r'\sid="([^"]+)"', page)), "duplicate ids"

@@ -51,7 +51,8 @@ class RefundForm(OnceForm):
 
 
 class CancelForm(FlaskForm):
-    reason = StringField("Reason (optional)", filters=[strip], validators=[Length(max=MAX_REASON), storable])
+    # Not "reason": the refund form on the same page has one, and ids must be unique.
+    cancel_reason = StringField("Reason (optional)", filters=[strip], validators=[Length(max=MAX_REASON), storable])
 
 
 class NoteForm(FlaskForm):
