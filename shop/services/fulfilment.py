@@ -77,6 +77,12 @@ def still_to_ship(order: Order) -> dict[int, int]:
             for item in order.items}
 
 
+def nothing_left_after_parcels(order: Order) -> bool:
+    """Return whether parcels have left and every unit not refunded is in one (the order is shipped)."""
+    sent = db.session.scalar(sa.select(Shipment.id).where(Shipment.order_id == order.id).limit(1)) is not None
+    return sent and not any(still_to_ship(order).values())
+
+
 def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
     """Record a parcel leaving with some of the order's units and email the tracking to the shopper.
 

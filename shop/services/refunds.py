@@ -35,7 +35,7 @@ from shop.models import (
 )
 from shop.models.base import now_utc
 from shop.money import format_money
-from shop.services import ShopError, orders, payments
+from shop.services import ShopError, fulfilment, orders, payments
 from shop.services import lifecycle as states
 from shop.services import stripe_gateway as gateway
 from shop.services.lifecycle import SYSTEM, Actor, OrderNotFound
@@ -290,6 +290,9 @@ def _succeed(order: Order, row: Refund, actor: Actor) -> None:
     states.transition(order, actor,
                       payment_status=PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED,
                       note=f"{amount} refunded" + (f": {row.reason}" if row.reason else ""))
+    if row.items and order.status == OrderStatus.PAID and fulfilment.nothing_left_after_parcels(order):
+        states.transition(order, actor, status=OrderStatus.SHIPPED,
+                          note="everything not refunded has shipped")
     queue_email(order.email, f"{amount} refunded on your order {order.number}", "order_refunded", order=order,
                 refund=row, fully_refunded=fully, order_url=orders.order_link(order.number))
 

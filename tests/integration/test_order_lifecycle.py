@@ -173,6 +173,17 @@ def test_partial_shipments_then_shipped_when_everything_has_left(app, goods, det
     assert "AB123456789GB" in shipped[0].body_text and "https://courier.example/track/C-1" in shipped[1].body_html
 
 
+def test_refunding_the_units_not_yet_sent_completes_a_partly_shipped_order(app, goods, details, clerk):
+    mug, lamp = goods
+    order_id = paid_order(details, {mug: 1, lamp: 1})
+    mug_item, lamp_item = (item.id for item in fresh(order_id).items)
+    fulfilment.ship(order_id, Parcel({mug_item: 1}, "UPS"), clerk)
+    refunds.refund(order_id, refunds.RefundRequest(amount_cents=100), clerk)
+    assert fresh(order_id).status == "paid"  # an amount refunds no unit: the lamp still has to go
+    refunds.refund(order_id, refunds.RefundRequest(lines={lamp_item: 1}, restock=True), clerk)
+    assert (fresh(order_id).status, stock(lamp)) == ("shipped", 5)
+
+
 def test_shipping_more_than_is_left_or_nothing_is_refused(app, goods, details, clerk):
     order_id = paid_order(details, {goods[0]: 2})
     item_id = fresh(order_id).items[0].id
