@@ -8,11 +8,15 @@ from shop.models import AuditRecord, User
 def record(actor: User | None, action: str, entity_type: str, entity_id: int | None, summary: str,
            changes: dict[str, Any] | None = None) -> AuditRecord:
     """Add an audit record to the current transaction; it commits, or rolls back, with the change."""
-    entry = AuditRecord(
-        actor_id=actor.id if actor else None, actor_email=actor.email if actor else "",
-        action=action, entity_type=entity_type, entity_id=entity_id, summary=summary[:2000],
-        changes=changes or {},
-    )
+    return record_by(actor.id if actor else None, actor.email if actor else "", action, entity_type, entity_id,
+                     summary, changes)
+
+
+def record_by(actor_id: int | None, actor_email: str, action: str, entity_type: str, entity_id: int | None,
+              summary: str, changes: dict[str, Any] | None = None) -> AuditRecord:
+    """Add an audit record for an actor known by id and email (an order's history names admins so)."""
+    entry = AuditRecord(actor_id=actor_id, actor_email=actor_email, action=action, entity_type=entity_type,
+                        entity_id=entity_id, summary=summary[:2000], changes=changes or {})
     db.session.add(entry)
     return entry
 

@@ -12,7 +12,7 @@ from shop.database import write_transaction
 from shop.extensions import db
 from shop.models import ActorKind, Order, OrderEvent, OrderEventKind, OrderStatus, PaymentStatus
 from shop.models.base import now_utc
-from shop.services import NotFound, ShopError
+from shop.services import NotFound, ShopError, audit
 
 MAX_NOTE = 2000
 
@@ -120,6 +120,13 @@ def _event(order: Order, kind: OrderEventKind, actor: Actor, note: str, **change
     event = OrderEvent(order_id=order.id, kind=kind, actor_kind=actor.kind, actor_id=actor.user_id,
                        actor_email=actor.email, note=note, created_at=now_utc(), **changes)
     db.session.add(event)
+    if actor.kind == ActorKind.ADMIN:
+        # What an admin does to an order is in the shop's audit log too, with every other admin change.
+        moved = {name: [changes[f"from_{name}"], changes[f"to_{name}"]] for name in ("status", "payment_status")
+                 if changes.get(f"from_{name}", "") != changes.get(f"to_{name}", "")}
+        said = [f"{name.replace('_', ' ')} {before} → {after}" for name, (before, after) in moved.items()]
+        audit.record_by(actor.user_id, actor.email, f"order.{kind}", "order", order.id,
+                        f"Order {order.number}: " + "; ".join([*said, *([note] if note else [])]), moved)
     return event
 
 

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from shop.extensions import db
 from shop.models import (
     ActorKind,
+    AuditRecord,
     Coupon,
     CouponKind,
     Order,
@@ -111,6 +112,17 @@ def test_the_history_records_each_step_with_who_did_it(app, goods, details, cler
                                                                              ActorKind.ADMIN)]
     notes = [event for event in lifecycle.history(order_id) if event.kind == "note"]
     assert notes[0].note == "Customer asked for gift wrap" and notes[0].actor_email == "boss@example.com"
+
+
+def test_what_an_admin_does_to_an_order_is_in_the_audit_log(app, goods, details, clerk):
+    order_id = paid_order(details, {goods[0]: 1})
+    fulfilment.ship(order_id, Parcel({fresh(order_id).items[0].id: 1}, "UPS", "1Z"), clerk)
+    records = db.session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
+    assert [(r.action, r.entity_type, r.entity_id, r.actor_email) for r in records] == [
+        ("order.shipment", "order", order_id, "boss@example.com"),
+        ("order.status", "order", order_id, "boss@example.com")]
+    assert records[1].changes == {"status": ["paid", "shipped"]}
+    assert records[1].summary == f"Order {fresh(order_id).number}: status paid → shipped; everything has shipped"
 
 
 def test_a_note_must_say_something(app, goods, details, clerk):
