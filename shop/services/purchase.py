@@ -7,7 +7,7 @@ from flask import current_app, url_for
 
 from shop.database import end_read_transaction
 from shop.extensions import db
-from shop.models import Order, OrderStatus, PaymentStatus
+from shop.models import MONEY_TAKEN, Order, OrderStatus, PaymentStatus
 from shop.services import ShopError, payments, stripe_gateway
 from shop.services.checkout import CheckoutDetails
 from shop.services.orders import AlreadyPlaced, cancel_order, order_token, place_order
@@ -63,7 +63,7 @@ def _resume(order_id: int) -> Purchase:
     order = db.session.get(Order, order_id, populate_existing=True)
     if order is None:  # deleted between the two submits: nothing to resume
         raise ShopError("Your checkout expired. Please review your cart and place the order again.")
-    if order.payment_status in (PaymentStatus.PAID, PaymentStatus.REFUNDED):
+    if order.payment_status in MONEY_TAKEN:
         url = url_for("checkout.order_detail", number=order.number, token=order_token(order.number))
         return Purchase(order.id, url, newly_placed=False)
     if order.status != OrderStatus.PENDING:
