@@ -10,7 +10,7 @@ from shop.checkout.forms import CancelOrderForm, CheckoutForm, TestPaymentForm
 from shop.core.outcomes import flash_refusals
 from shop.core.params import page_number
 from shop.core.templating import order_status_label as order_status
-from shop.models import MONEY_TAKEN, Order, PaymentStatus
+from shop.models import MONEY_TAKEN, Order
 from shop.services import ShopError, accounts, payments, refunds
 from shop.services.cart import clear_cart, read_cart
 from shop.services.checkout import CheckoutDetails, active_shipping_methods, preview_quote
