@@ -9,14 +9,13 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
+from fresh_database import fresh_app  # noqa: E402  (beside this script)
 
-from shop import create_app  # noqa: E402
 from shop.extensions import db  # noqa: E402
 from shop.models import Category, Product  # noqa: E402
 from shop.services.demo import seed_demo  # noqa: E402
@@ -33,13 +32,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="shop-bench-")
-    os.environ["SHOP_INSTANCE_PATH"] = workdir
-    url = args.database_url or f"sqlite:///{workdir}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = fresh_app(args.database_url)
     with app.app_context():
-        db.drop_all()
-        db.create_all()
         started = time.perf_counter()
         seed_demo(args.products)
         print(f"seed-demo --products {args.products}: {time.perf_counter() - started:.1f} s")

@@ -9,15 +9,14 @@ import csv
 import io
 import os
 import sys
-import tempfile
 import time
 import tracemalloc
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import sqlalchemy as sa  # noqa: E402
+from fresh_database import fresh_app  # noqa: E402  (beside this script)
 
-from shop import create_app  # noqa: E402
 from shop.extensions import db  # noqa: E402
 from shop.models import ProductVariant, User  # noqa: E402
 from shop.services.catalog_csv import COLUMNS, apply_import, export_chunks, preview_import  # noqa: E402
@@ -54,14 +53,9 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     args = parser.parse_args()
 
-    workdir = tempfile.mkdtemp(prefix="shop-bench-")
-    os.environ["SHOP_INSTANCE_PATH"] = workdir
-    url = args.database_url or f"sqlite:///{workdir}/bench.db"
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = fresh_app(args.database_url)
     failed = False
     with app.test_request_context():
-        db.drop_all()
-        db.create_all()
         admin = User(email="bench@example.com", name="Bench", password_hash="x", is_admin=True)
         db.session.add(admin)
         db.session.commit()

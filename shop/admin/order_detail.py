@@ -80,7 +80,7 @@ def ship(order_id: int):
                                    tracking_number=form.tracking_number.data or "",
                                    tracking_url=form.tracking_url.data or "", token=form.token.data)
         if not confirmed():
-            everything = fulfilment.preview_shipment(order_id, parcel)
+            everything = fulfilment.preview_shipment(found, parcel)
             link = fulfilment.tracking_link(parcel.carrier, parcel.tracking_number, parcel.tracking_url)
             return ask(Confirmation(
                 title=f"Ship {'order' if everything else 'part of order'} {found.number}?", danger=False,

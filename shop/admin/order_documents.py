@@ -3,8 +3,8 @@ from flask import render_template
 
 from shop.admin import bp
 from shop.core.outcomes import load_or_404
-from shop.services.fulfilment import still_to_ship
 from shop.services.order_documents import letterhead
+from shop.services.order_units import still_to_ship
 from shop.services.orders import order_with_items
 
 

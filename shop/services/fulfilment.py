@@ -5,7 +5,7 @@ from urllib.parse import quote, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from shop.database import end_read_transaction, write_transaction
+from shop.database import write_transaction
 from shop.extensions import db
 from shop.models import (
     OPEN_REFUND_STATUSES,
@@ -14,16 +14,15 @@ from shop.models import (
     OrderStatus,
     PaymentStatus,
     Refund,
-    RefundItem,
-    RefundStatus,
     Shipment,
     ShipmentItem,
     lengths,
 )
-from shop.services import ShopError, orders
+from shop.services import ShopError
 from shop.services import lifecycle as states
 from shop.services.lifecycle import Actor, OrderNotFound
 from shop.services.mail import queue_email
+from shop.services.order_units import still_to_ship
 from shop.services.orders import lock_order, order_link
 
 OTHER_CARRIER = "Other"
@@ -57,30 +56,6 @@ def tracking_link(carrier: str, tracking_number: str, typed_url: str = "") -> st
         return typed_url
     pattern = CARRIERS.get(carrier)
     return pattern.format(quote(tracking_number, safe="")) if pattern and tracking_number else ""
-
-
-def still_to_ship(order: Order) -> dict[int, int]:
-    """Return, for each of the order's items, the units neither shipped nor refunded as units."""
-    shipped = dict(db.session.execute(
-        sa.select(ShipmentItem.order_item_id, sa.func.sum(ShipmentItem.quantity))
-        .join(Shipment, Shipment.id == ShipmentItem.shipment_id)
-        .where(Shipment.order_id == order.id).group_by(ShipmentItem.order_item_id)
-    ).all())
-    refunded = dict(db.session.execute(
-        sa.select(RefundItem.order_item_id, sa.func.sum(RefundItem.quantity))
-        .join(Refund, Refund.id == RefundItem.refund_id)
-        .where(Refund.order_id == order.id,
-               Refund.status.in_((*OPEN_REFUND_STATUSES, RefundStatus.SUCCEEDED)))
-        .group_by(RefundItem.order_item_id)
-    ).all())
-    return {item.id: max(0, item.quantity - shipped.get(item.id, 0) - refunded.get(item.id, 0))
-            for item in order.items}
-
-
-def nothing_left_after_parcels(order: Order) -> bool:
-    """Return whether parcels have left and every unit not refunded is in one (the order is shipped)."""
-    sent = db.session.scalar(sa.select(Shipment.id).where(Shipment.order_id == order.id).limit(1)) is not None
-    return sent and not any(still_to_ship(order).values())
 
 
 def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
@@ -122,16 +97,12 @@ def ship(order_id: int, parcel: Parcel, actor: Actor) -> Shipment:
     return shipment
 
 
-def preview_shipment(order_id: int, parcel: Parcel) -> bool:
-    """Check a parcel against the order as it stands, before asking the admin; return whether it empties the order.
+def preview_shipment(order: Order, parcel: Parcel) -> bool:
+    """Check a parcel against the order as loaded, before asking the admin; return whether it empties the order.
 
     Raise ShopError for anything ship() would refuse, so the admin is never asked to confirm it.
     """
     checked_parcel(parcel)
-    end_read_transaction()
-    order = orders.order_with_items(order_id)
-    if order is None:
-        raise OrderNotFound("That order does not exist.")
     wanted, remaining = _check_shippable(order, parcel)
     return sum(remaining.values()) == sum(wanted.values())
 

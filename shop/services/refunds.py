@@ -35,14 +35,14 @@ from shop.models import (
 )
 from shop.models.base import now_utc
 from shop.money import format_money
-from shop.services import ShopError, fulfilment, orders, payments
+from shop.services import ShopError, orders, payments
 from shop.services import lifecycle as states
 from shop.services import stripe_gateway as gateway
 from shop.services.lifecycle import SYSTEM, Actor, OrderNotFound
 from shop.services.mail import queue_email
+from shop.services.order_units import HELD_REFUND_STATUSES, nothing_left_after_parcels, refunded_units
 
 REFUNDABLE_PAYMENTS = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
-HELD_STATUSES = (*OPEN_REFUND_STATUSES, RefundStatus.SUCCEEDED)
 # Stripe's failure_reason codes, in words an admin can act on.
 FAILURE_WORDS = {
     "lost_or_stolen_card": "the card was reported lost or stolen",
@@ -92,17 +92,7 @@ class ProviderAnswer:
 def held_amount(order_id: int) -> int:
     """Return what refunds asked for, pending or succeeded, hold of the order's payment."""
     return db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(Refund.amount_cents), 0)).where(
-        Refund.order_id == order_id, Refund.status.in_(HELD_STATUSES))) or 0
-
-
-def refunded_units(order_id: int) -> dict[int, int]:
-    """Return, per order item, the units that refunds (pending or succeeded) gave back."""
-    return dict(db.session.execute(
-        sa.select(RefundItem.order_item_id, sa.func.sum(RefundItem.quantity))
-        .join(Refund, Refund.id == RefundItem.refund_id)
-        .where(Refund.order_id == order_id, Refund.status.in_(HELD_STATUSES))
-        .group_by(RefundItem.order_item_id)
-    ).all())
+        Refund.order_id == order_id, Refund.status.in_(HELD_REFUND_STATUSES))) or 0
 
 
 def refunds_of(order_id: int) -> list[Refund]:
@@ -290,7 +280,7 @@ def _succeed(order: Order, row: Refund, actor: Actor) -> None:
     states.transition(order, actor,
                       payment_status=PaymentStatus.REFUNDED if fully else PaymentStatus.PARTIALLY_REFUNDED,
                       note=f"{amount} refunded" + (f": {row.reason}" if row.reason else ""))
-    if row.items and order.status == OrderStatus.PAID and fulfilment.nothing_left_after_parcels(order):
+    if row.items and order.status == OrderStatus.PAID and nothing_left_after_parcels(order):
         states.transition(order, actor, status=OrderStatus.SHIPPED,
                           note="everything not refunded has shipped")
     queue_email(order.email, f"{amount} refunded on your order {order.number}", "order_refunded", order=order,
@@ -484,6 +474,7 @@ def reconcile_refunds() -> Iterator[tuple[str, str, str | None]]:
     for refund_id, provider_id, number, reference, currency in waiting:
         if reference is None or not reference.startswith(payments.STRIPE_REFERENCE_PREFIX):
             continue
+        end_read_transaction()  # no connection waits on Stripe
         try:
             stripe_refund = _find_at_stripe(refund_id, provider_id, reference, currency)
         except stripe.StripeError as error:
@@ -491,12 +482,10 @@ def reconcile_refunds() -> Iterator[tuple[str, str, str | None]]:
                                               f"{error.user_message or 'Stripe is unavailable'}.") from error
         if stripe_refund is None:
             # The request never reached Stripe (the shop stopped before it was sent): send it now.
-            end_read_transaction()
             _send(refund_id, SYSTEM)
             yield number, f"refund {refund_id}", "sent again"
             continue
         yield number, str(stripe_refund.get("id")), apply_stripe_refund(stripe_refund, SYSTEM)
-        end_read_transaction()
 
 
 def _find_at_stripe(refund_id: int, provider_id: str | None, reference: str, currency: str) -> dict | None:
