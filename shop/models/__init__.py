@@ -13,7 +13,7 @@ from shop.models.catalog import (
 )
 from shop.models.commerce import Coupon, CouponKind, ShippingMethod, TaxRate
 from shop.models.inventory import ADJUSTMENT_REASONS, StockMovement, StockReason
-from shop.models.lists import SavedItem, WishlistItem
+from shop.models.lists import CartLine, SavedItem, WishlistItem
 from shop.models.order import (
     MONEY_TAKEN,
     OPEN_REFUND_STATUSES,
@@ -42,5 +42,6 @@ __all__ = [
     "OrderItem", "OrderStatus",
     "OutboxEmail", "PaymentEvent", "PaymentStatus", "Product", "ProductImage",
     "ProductOption", "ProductOptionValue", "ProductSlugRedirect", "ProductSpecification", "ProductVariant",
-    "SavedItem", "ShippingMethod", "StockMovement", "StockReason", "TaxRate", "User", "UserSession", "WishlistItem",
+    "CartLine", "SavedItem", "ShippingMethod", "StockMovement", "StockReason", "TaxRate", "User", "UserSession",
+    "WishlistItem",
 ]

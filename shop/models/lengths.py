@@ -6,6 +6,7 @@ ADDRESS_LINE = 200
 CITY = 100
 POSTAL_CODE = 20
 COUNTRY_CODE = 2  # ISO 3166-1 alpha-2
+REGION = 100  # a state, province or county: a code ("OR") where the shop lists them, else as typed
 PHONE = 40
 CURRENCY_CODE = 3  # ISO 4217, lower-cased
 COUPON_CODE = 40

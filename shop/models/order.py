@@ -69,6 +69,7 @@ class Order(Model):
     ship_line1: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
     ship_line2: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
     ship_city: Mapped[str] = mapped_column(String(lengths.CITY), default="")
+    ship_region: Mapped[str] = mapped_column(String(lengths.REGION), default="")
     ship_postal_code: Mapped[str] = mapped_column(String(lengths.POSTAL_CODE), default="")
     ship_country: Mapped[str] = mapped_column(String(lengths.COUNTRY_CODE), default="")
     ship_phone: Mapped[str] = mapped_column(String(lengths.PHONE), default="")

@@ -40,6 +40,7 @@ class Address(Model):
     line1: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE))
     line2: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
     city: Mapped[str] = mapped_column(String(lengths.CITY))
+    region: Mapped[str] = mapped_column(String(lengths.REGION), default="")
     postal_code: Mapped[str] = mapped_column(String(lengths.POSTAL_CODE))
     country: Mapped[str] = mapped_column(String(lengths.COUNTRY_CODE))
     phone: Mapped[str] = mapped_column(String(lengths.PHONE), default="")
