@@ -155,9 +155,9 @@ def test_the_first_photo_cannot_move_up_and_the_last_cannot_move_down(client, ad
     post_photos(client, tent.id, THREE_PHOTOS[:2])
     page = text(client.get(page_url(tent.id)))
 
-    assert re.search(r'aria-label="Move photo 1 up" disabled', page)
-    assert re.search(r'aria-label="Move photo 2 down" disabled', page)
-    assert not re.search(r'aria-label="Move photo 1 down" disabled', page)
+    assert re.search(r'aria-label="Move up \(photo 1\)" disabled', page)
+    assert re.search(r'aria-label="Move down \(photo 2\)" disabled', page)
+    assert not re.search(r'aria-label="Move down \(photo 1\)" disabled', page)
 
 
 def test_deleting_a_photo_asks_first_then_removes_it_and_its_files(client, admin, tent, media):
