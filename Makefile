@@ -5,7 +5,7 @@ FLASK := $(VENV)/bin/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint install install-dev serve bench clean
+.PHONY: run test lint audit install install-dev serve bench clean
 
 MAIL_SINK_PORT ?= 8025
 
@@ -29,13 +29,33 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
-test: lint
+# The browser tests inject axe-core from npm; `npm ci` installs the locked version once per lockfile change.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+LIGHTHOUSE := bench/lighthouse/node_modules/.bin/lighthouse
+NPM_MISSING := npm is missing: install Node.js and npm (Debian: apt-get install npm), then run make again
+
+test: $(AXE) lint
 	@echo "== tests on SQLite =="
 	TEST_DATABASE_URL= $(PYTHON) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== tests on Postgres ($$TEST_DATABASE_URL) =="; \
 		$(PYTHON) -m pytest; \
 	fi
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "$(NPM_MISSING)"; exit 1; }
+	cd tests/browser && npm ci --no-audit --no-fund
+	touch $@
+
+# Lighthouse (mobile) on the home, a category and a product page of a seeded demo shop served by
+# gunicorn; prints the four scores per page. Needs Chromium (/usr/bin/chromium, or CHROME_PATH).
+audit: $(LIGHTHOUSE) install-dev
+	$(PYTHON) bench/lighthouse_audit.py
+
+$(LIGHTHOUSE): bench/lighthouse/package.json bench/lighthouse/package-lock.json
+	@command -v npm >/dev/null || { echo "$(NPM_MISSING)"; exit 1; }
+	cd bench/lighthouse && npm ci --no-audit --no-fund
+	touch $@
 
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
@@ -61,4 +81,4 @@ bench-import: install-dev
 	$(PYTHON) bench/import_csv.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache tests/browser/node_modules bench/lighthouse/node_modules

@@ -141,15 +141,20 @@ def postgres_engine():
     engine.dispose()
 
 
-@pytest.fixture
-def database_url(tmp_path, postgres_engine):
-    """Give each test an empty database: a new SQLite file, or freshly truncated Postgres tables."""
+def empty_database(folder, postgres_engine) -> str:
+    """Return the URL of an empty database: a new SQLite file in `folder`, or freshly truncated Postgres tables."""
     if postgres_engine is None:
-        return "sqlite:///" + str(tmp_path / "test.db")
+        return "sqlite:///" + str(folder / "test.db")
     tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
     with postgres_engine.begin() as connection:
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     return postgres_engine.url.render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def database_url(tmp_path, postgres_engine):
+    """Give each test an empty database."""
+    return empty_database(tmp_path, postgres_engine)
 
 
 @pytest.fixture
@@ -161,7 +166,17 @@ def app_overrides():
 @pytest.fixture
 def app(tmp_path, database_url, smtp_server, app_overrides, monkeypatch):
     """Create the app on an empty database with a real local SMTP server."""
-    monkeypatch.setenv("SHOP_INSTANCE_PATH", str(tmp_path / "instance"))
+    with running_app(tmp_path, database_url, smtp_server, app_overrides, monkeypatch) as application:
+        yield application
+
+
+@contextmanager
+def running_app(folder, database_url: str, smtp_server, overrides: dict, monkeypatch):
+    """Create the test app with its instance and media in `folder`, inside its app context.
+
+    Shared by the `app` fixture and the browser tests' module-wide shop, seeded once for many pages.
+    """
+    monkeypatch.setenv("SHOP_INSTANCE_PATH", str(folder / "instance"))
     for name in list(os.environ):
         if name.startswith("SHOP_") and name != "SHOP_INSTANCE_PATH":
             monkeypatch.delenv(name)
@@ -170,10 +185,10 @@ def app(tmp_path, database_url, smtp_server, app_overrides, monkeypatch):
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "MEDIA_PATH": str(tmp_path / "media"),
+        "MEDIA_PATH": str(folder / "media"),
         "MAIL_SERVER": controller.hostname,
         "MAIL_PORT": controller.port,
-        **app_overrides,
+        **overrides,
     }
     application = create_app(config)
     application.test_client_class = ShopClient

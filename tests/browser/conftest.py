@@ -1,19 +1,33 @@
 """A live server in a thread and a headless Debian Chromium driven by Playwright."""
+import os
 import threading
+from contextlib import contextmanager
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from types import SimpleNamespace
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.wsgi import ClosingIterator
 
+from shop.extensions import db
+from shop.models import Category, Product, WishlistItem
+from shop.services.demo import seed_demo
 from shop.services.mail import outbox_sender
+from tests.browser.actions import follow, log_in
+from tests.conftest import empty_database, running_app
+from tests.factories import DEFAULT_PASSWORD, make_address, make_order, make_user
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+# Enough demo products for two in every subcategory, so category pages show rows of cards.
+STOREFRONT_PRODUCTS = 34
+SHOPPER_EMAIL = "sam@example.com"
+OWNER_EMAIL = "owner@example.com"
 
 
 class RequestsInFlight:
@@ -64,6 +78,13 @@ def shop_server(app):
 
     Not `live_server`: pytest-flask owns that name with a server in another process.
     """
+    with serving(app) as server:
+        yield server
+
+
+@contextmanager
+def serving(app):
+    """Serve `app` on a free localhost port in a thread until the block ends."""
     in_flight = RequestsInFlight(app)
     server = make_server("127.0.0.1", 0, in_flight, server_class=ThreadingWSGIServer,
                          handler_class=QuietRequestHandler)
@@ -114,3 +135,70 @@ def delivered(app, shop_server, mail_outbox):
         return list(mail_outbox)
 
     return wait
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    """Return the folder for screenshots a person looks at: $SHOP_TEST_ARTIFACTS, else tests/browser/artifacts."""
+    folder = Path(os.environ.get("SHOP_TEST_ARTIFACTS") or Path(__file__).parent / "artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def storefront(tmp_path_factory, postgres_engine, smtp_server):
+    """Seed a demo shop once for a whole module of page checks and serve it; return its URL and landmarks.
+
+    Seeding and serving per page would cost more than the pages themselves. Tests using it only
+    read pages, so they may share it.
+    """
+    folder = tmp_path_factory.mktemp("storefront")
+    with (pytest.MonkeyPatch.context() as monkeypatch,
+          running_app(folder, empty_database(folder, postgres_engine), smtp_server, {}, monkeypatch) as app):
+        landmarks = seed_storefront()
+        db.session.commit()
+        with serving(app) as server:
+            yield SimpleNamespace(url=server.url, **landmarks)
+
+
+def seed_storefront() -> dict:
+    """Load the demo catalogue, a shopper with an address, a wishlist and a paid order, and the owner."""
+    seed_demo(STOREFRONT_PRODUCTS)
+    tees = db.session.scalar(sa.select(Category).where(Category.slug == "t-shirts"))
+    # The tee with the most photos and variants shows the gallery and the variant picker at their fullest.
+    product = max(db.session.scalars(sa.select(Product).where(Product.category_id == tees.id)),
+                  key=lambda tee: (len(tee.images), len(tee.variants)))
+    in_stock = [variant for variant in product.variants if variant.stock > 0]
+    shopper = make_user(SHOPPER_EMAIL, name="Sam Shopper")
+    make_address(shopper, full_name="Sam Shopper", line1="1 SW Main St", city="Portland", region="OR",
+                 postal_code="97201", country="US", is_default=True)
+    db.session.add(WishlistItem(user_id=shopper.id, product_id=product.id))
+    order = make_order(shopper, in_stock[0], quantity=2, status="paid", payment_status="paid")
+    make_user(OWNER_EMAIL, name="Olive Owner", is_admin=True)
+    return {
+        "category": tees.parent.slug, "subcategory": tees.slug, "subcategory_name": tees.name,
+        "product": product.slug, "product_id": product.id, "product_name": product.name,
+        "variants": [variant.id for variant in in_stock], "search": product.name.split()[-1],
+        "order_number": order.number, "order_id": order.id,
+    }
+
+
+@pytest.fixture(scope="module")
+def visitors(browser, storefront):
+    """Module-long browser contexts, by who visits: a newcomer, a guest with two lines in the cart,
+    the logged-in shopper and the logged-in owner. Each test opens its own tab in one of them."""
+    contexts = {who: browser.new_context() for who in ("newcomer", "guest", "shopper", "owner")}
+    for context in contexts.values():
+        context.set_default_timeout(10_000)
+    tab = contexts["guest"].new_page()
+    for variant_id in storefront.variants[:2]:
+        tab.goto(f"{storefront.url}/products/{storefront.product}?variant={variant_id}")
+        follow(tab.get_by_role("button", name="Add to cart"))
+    tab.close()
+    for who, email in (("shopper", SHOPPER_EMAIL), ("owner", OWNER_EMAIL)):
+        tab = contexts[who].new_page()
+        log_in(tab, f"{storefront.url}/auth/login", email, DEFAULT_PASSWORD)
+        tab.close()
+    yield contexts
+    for context in contexts.values():
+        context.close()
