@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from shop.models import User
 from shop.services import accounts
 from shop.services.accounts import password_fingerprint
-from shop.services.cart import CART_SESSION_KEYS
+from shop.services.cart import CART_SESSION_KEYS, merge_saved_cart
 
 STARTED_KEY = "_auth_started"
 SEEN_KEY = "_auth_seen"
@@ -26,12 +26,14 @@ SEEN_RESOLUTION_SECONDS = 60
 
 
 def start_session(user: User, remember: bool) -> None:
-    """Log the user in on a fresh session that keeps only the shopper's cart."""
+    """Log the user in on a fresh session that keeps only the shopper's cart, merged into the account's."""
     cart = _cart_entries()
     session.clear()
     # A new CSRF token is made for the new session on the next form.
     g.pop("csrf_token", None)
     session.update(cart)
+    for change in merge_saved_cart(session, user.id):
+        flash(change.message, "warning" if change.adjusted else "info")
     # Remembered sessions outlive the browser (up to SESSION_LIFETIME_DAYS) and skip the idle limit.
     session.permanent = remember
     login_user(user, remember=False)
@@ -43,7 +45,12 @@ def start_session(user: User, remember: bool) -> None:
 
 
 def end_session(keep_cart: bool = False) -> None:
-    """Log out, ending the login on the server, and clear the session, keeping the cart only when asked."""
+    """Log out, ending the login on the server, and clear the session.
+
+    A logged-in shopper's cart waits in the account for the next login, so the session forgets it:
+    a copy kept here would be added to itself when they log in again. keep_cart is for a cart no
+    account holds: a guest's, or that of an account being deleted.
+    """
     cart = _cart_entries()
     session_id = current_session_id()
     if session_id is not None:
@@ -99,23 +106,23 @@ def enforce_session_limits() -> None:
     now = int(time.time())
     started, seen = session.get(STARTED_KEY), session.get(SEEN_KEY)
     if not isinstance(started, int) or not isinstance(seen, int):
-        end_session(keep_cart=True)
+        end_session()
         return
     lifetime = int(current_app.config["SESSION_LIFETIME_DAYS"]) * 86400
     idle = int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
     if now - started > lifetime or (not session.permanent and now - seen > idle):
-        end_session(keep_cart=True)
+        end_session()
         flash("Your session expired. Please log in again.", "info")
         return
     if not current_user.is_authenticated:  # the account was deleted, or this login ended elsewhere
         message = g.pop("session_ended_message", None)
-        end_session(keep_cart=True)
+        end_session()
         if message:
             flash(message, "info")
         return
     # Every password change deletes the other logins' rows; this also stops any path that forgot to.
     if session.get(FINGERPRINT_KEY) != password_fingerprint(current_user):
-        end_session(keep_cart=True)
+        end_session()
         flash(PASSWORD_CHANGED, "info")
         return
     if now - seen >= SEEN_RESOLUTION_SECONDS:

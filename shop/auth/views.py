@@ -102,7 +102,8 @@ def reset_password(token: str):
     if form.validate_on_submit():
         with flash_refusals():
             accounts.reset_password(token, form.password.data)
-            end_session(keep_cart=True)
+            # A guest's cart is theirs alone; a logged-in shopper's waits in the account for the next login.
+            end_session(keep_cart=not current_user.is_authenticated)
             flash("Your password has been changed. Please log in with the new one.", "success")
             return redirect(url_for("auth.login"))
     # The token in this page's address goes to no other site: shop.core.security sends

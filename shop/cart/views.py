@@ -28,6 +28,11 @@ def _back(default: str, next_path: str | None = None) -> str:
     return default
 
 
+def _account_id() -> int | None:
+    """Return the logged-in shopper's id, whose cart is kept with the account; None for a guest."""
+    return current_user.id if current_user.is_authenticated else None
+
+
 def _flash_change(change: cart_service.CartChange) -> None:
     flash(change.message, "warning" if change.adjusted else "success")
 
@@ -56,7 +61,7 @@ def add():
         flash(cart_service.QUANTITY_MESSAGE, "error")
         return redirect(_back(url_for("cart.view"), form.next.data))
     with flash_refusals():
-        _flash_change(cart_service.add_to_cart(session, form.variant_id.data, form.quantity.data))
+        _flash_change(cart_service.add_to_cart(session, form.variant_id.data, form.quantity.data, _account_id()))
     return redirect(_back(url_for("cart.view"), form.next.data))
 
 
@@ -70,7 +75,9 @@ def update():
         flash(f"Please choose a quantity from 0 to {cart_service.MAX_QUANTITY}; 0 removes the item.", "error")
         return redirect(url_for("cart.view"))
     with flash_refusals():
-        _flash_change(cart_service.update_quantity(session, form.variant_id.data, form.quantity.data))
+        _flash_change(
+            cart_service.update_quantity(session, form.variant_id.data, form.quantity.data, _account_id())
+        )
     return redirect(url_for("cart.view"))
 
 
@@ -81,14 +88,23 @@ def remove():
     if not form.validate():
         abort(400)
     with flash_refusals():
-        _flash_change(cart_service.remove_from_cart(session, form.variant_id.data))
+        _flash_change(cart_service.remove_from_cart(session, form.variant_id.data, _account_id()))
     return redirect(url_for("cart.view"))
+
+
+@bp.get("/cart/clear")
+def confirm_clear():
+    """Ask before emptying the cart: one click on "Empty cart" should not lose it."""
+    count = cart_service.item_count(session)
+    if not count:
+        return redirect(url_for("cart.view"))
+    return render_template("cart/empty.html", item_count=count)
 
 
 @bp.post("/cart/clear")
 def clear():
-    """Empty the cart."""
-    cart_service.clear_cart(session)
+    """Empty the cart, a logged-in shopper's on every device."""
+    cart_service.clear_cart(session, _account_id())
     flash("Your cart is now empty.", "success")
     return redirect(url_for("cart.view"))
 

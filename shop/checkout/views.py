@@ -142,7 +142,7 @@ def success():
     """Thank the shopper, empty the cart and show the order; ask the provider when it is not paid yet."""
     reference = request.args.get("session_id", "")
     order = _order_for_reference(reference)
-    clear_cart(session)
+    clear_cart(session, current_user.id if current_user.is_authenticated else None)
     if order.payment_status not in MONEY_TAKEN:
         payments.sync_payment(reference)
         order = order_with_items(order.id) or abort(404)

@@ -11,7 +11,7 @@ from shop.database import write_transaction
 from shop.extensions import db
 from shop.models import Product, ProductImage, ProductVariant, SavedItem, WishlistItem
 from shop.models.catalog import item_name
-from shop.services import ShopError
+from shop.services import ShopError, saved_cart
 from shop.services.cart import (
     MAX_QUANTITY,
     UNAVAILABLE_MESSAGE,
@@ -104,6 +104,7 @@ def save_for_later(session: MutableMapping, user_id: int, variant_id: int) -> Ca
             db.session.add(SavedItem(user_id=user_id, variant_id=variant_id, quantity=quantity))
         else:
             saved.quantity = min(saved.quantity + quantity, MAX_QUANTITY)
+        saved_cart.drop_lines(user_id, [variant_id])
     # The cart changes only once the saved item is safely stored, so nothing is ever lost.
     del cart[variant_id]
     write_cart(session, cart)
@@ -127,7 +128,7 @@ def move_to_cart(session: MutableMapping, user_id: int, saved_id: int) -> CartCh
         saved = _own_saved_item(user_id, saved_id)
         name = item_name(saved.variant.product.name, saved.variant.label)
         try:
-            change = put_in_cart(session, saved.variant, saved.quantity)
+            change = put_in_cart(session, saved.variant, saved.quantity, user_id)
         except ShopError as error:
             raise ShopError(f"{error} It stays in your saved items.") from None
         db.session.delete(saved)

@@ -14,7 +14,7 @@ from werkzeug.security import generate_password_hash
 from shop.extensions import db
 from shop.models import User
 from shop.services.passwords import verify_password
-from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.factories import DEFAULT_PASSWORD, make_product, make_user
 
 NEW_PASSWORD = "plum tangerine orbit"
 
@@ -148,14 +148,15 @@ def test_register_without_csrf_token_creates_nothing(client):
 
 def test_login_keeps_the_cart_but_not_the_rest_of_the_session(client, auth):
     make_user("ann@example.com")
+    variant_id = make_product("Camp Mug").variants[0].id
     db.session.commit()
     with client.session_transaction() as session:
-        session["cart"] = {"7": 2}
+        session["cart"] = {str(variant_id): 2}
         session["planted"] = "by an attacker"
         session["csrf_token"] = "fixed-token"
     auth.login("ann@example.com")
     with client.session_transaction() as session:
-        assert session["cart"] == {"7": 2}
+        assert session["cart"] == {str(variant_id): 2}
         assert "planted" not in session
         assert session.get("csrf_token") != "fixed-token"
 

@@ -5,9 +5,11 @@ import pytest
 import sqlalchemy as sa
 
 from shop.extensions import db
-from shop.models import Product, ProductVariant, SavedItem
+from shop.models import CartLine, Product, ProductVariant, SavedItem, User
 from tests.factories import make_product, make_user
 from tests.plugins.accounts import AuthActions
+from tests.plugins.cart import CartActions
+from tests.plugins.checkout import payment_reference_of
 
 
 def change(model, row_id, **values):
@@ -145,6 +147,8 @@ def test_removing_a_line_and_clearing_the_cart(client, cart, tent, mug):
     page = cart.remove(tent.variants[0], follow_redirects=True).get_data(as_text=True)
     assert "Removed Alpine Tent (2P) from your cart." in page
     assert lines_in(page) == 1
+    assert re.search(r'<a class="button danger" href="/cart/clear">Empty cart</a>', page)
+    assert 'action="/cart/clear"' not in page  # one click only asks
     page = client.post("/cart/clear", follow_redirects=True).get_data(as_text=True)
     assert "Your cart is now empty." in page
     assert cart.session_cart() == {}
@@ -447,3 +451,152 @@ def test_saving_a_line_not_in_the_cart_says_so(client, cart, user, mug):
                        follow_redirects=True).get_data(as_text=True)
     assert "That item is no longer in your cart." in page
     assert saved_rows(user.id) == []
+
+
+# --- Emptying the cart asks first ------------------------------------------------------------
+
+def test_empty_cart_asks_for_confirmation_before_emptying(client, cart, mug):
+    cart.add(mug.variants[0], 3)
+    response = client.get("/cart/clear")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "<h1" in page and "Empty your cart?</h1>" in page
+    assert "This takes all 3 items out of your cart." in page
+    form = re.search(r'<form method="post" action="/cart/clear" class="actions">(.*?)</form>', page, re.S).group(1)
+    assert 'name="csrf_token"' in form
+    assert re.search(r'<button type="submit" class="danger">Yes, empty my cart</button>', form)
+    assert re.search(r'<a href="/cart">Keep my cart</a>', form)
+    assert cart.session_cart() == {str(mug.variants[0].id): 3}  # looking is not emptying
+
+    page = client.post("/cart/clear", follow_redirects=True).get_data(as_text=True)
+    assert "Your cart is now empty." in page and "Your cart is empty." in page
+    assert cart.session_cart() == {}
+
+
+def test_the_confirmation_of_an_empty_cart_leads_back_to_the_cart(client):
+    response = client.get("/cart/clear")
+    assert response.status_code == 302 and response.headers["Location"] == "/cart"
+
+
+def test_emptying_without_a_csrf_token_keeps_the_cart(client, cart, user, mug):
+    cart.add(mug.variants[0], 2)
+    assert client.post("/cart/clear", csrf=False).status_code == 400
+    assert cart.session_cart() == {str(mug.variants[0].id): 2}
+    assert account_cart(user.id) == {mug.variants[0].id: 2}
+
+
+# --- The cart kept with the account ----------------------------------------------------------
+
+def account_cart(user_id: int) -> dict[int, int]:
+    rows = db.session.execute(sa.select(CartLine.variant_id, CartLine.quantity).where(CartLine.user_id == user_id))
+    return {variant_id: quantity for variant_id, quantity in rows}
+
+
+def test_the_cart_follows_the_shopper_to_another_device(app, client, cart, user, tent, mug):
+    cart.add(tent.variants[0], 2)
+    cart.add(mug.variants[0], 3)
+    AuthActions(client).logout()
+    assert cart.page().count('data-testid="cart-line"') == 0  # logged out, this browser forgets it
+
+    other_device = app.test_client()
+    AuthActions(other_device).login(user.email)
+    page = CartActions(other_device).page()
+    assert lines_in(page) == 2
+    assert "Alpine Tent" in page and "Camp Mug" in page
+    assert re.search(r'data-testid="subtotal">\$423\.50<', page)
+    assert header_count(page) == 5
+
+
+def test_logging_out_and_back_in_brings_the_same_cart_without_doubling(client, cart, user, mug):
+    auth = AuthActions(client)
+    cart.add(mug.variants[0], 3)
+    for _ in range(2):
+        auth.logout()
+        page = auth.login(user.email, follow_redirects=True).get_data(as_text=True)
+        assert "added to this one" not in page
+        assert cart.session_cart() == {str(mug.variants[0].id): 3}
+    assert account_cart(user.id) == {mug.variants[0].id: 3}
+
+
+def test_a_login_ended_from_another_device_leaves_no_copy_to_double(app, client, cart, user, mug):
+    cart.add(mug.variants[0], 2)
+    other_device = app.test_client()
+    AuthActions(other_device).login(user.email)
+    other_device.post("/account/logout-everywhere")
+
+    page = cart.page()
+    assert "You have been logged out." in page and lines_in(page) == 0
+    AuthActions(client).login(user.email)
+    assert cart.session_cart() == {str(mug.variants[0].id): 2}
+    assert account_cart(user.id) == {mug.variants[0].id: 2}
+
+
+def test_every_change_while_logged_in_is_kept_with_the_account(client, cart, user, tent, mug):
+    tent_id, mug_id = tent.variants[0].id, mug.variants[0].id
+    cart.add(tent_id, 2)
+    cart.add(mug_id, 1)
+    cart.update(mug_id, 4)
+    assert account_cart(user.id) == {tent_id: 2, mug_id: 4}
+    client.post("/cart/save-for-later", data={"variant_id": tent_id})
+    assert account_cart(user.id) == {mug_id: 4}
+    saved_id = db.session.scalar(sa.select(SavedItem.id))
+    client.post(f"/cart/saved/{saved_id}/move-to-cart")
+    assert account_cart(user.id) == {mug_id: 4, tent_id: 2}
+    cart.remove(mug_id)
+    assert account_cart(user.id) == {tent_id: 2}
+    client.post("/cart/clear")
+    assert account_cart(user.id) == {}
+
+
+def test_a_guest_cart_joins_the_saved_cart_at_login(app, client, cart, tent, mug):
+    make_user("ann@example.com")
+    db.session.commit()
+    laptop = app.test_client()
+    AuthActions(laptop).login("ann@example.com")
+    CartActions(laptop).add(mug.variants[0], 2)
+
+    cart.add(mug.variants[0], 1)  # on the phone, before logging in
+    cart.add(tent.variants[0], 1)
+    page = AuthActions(client).login("ann@example.com", follow_redirects=True).get_data(as_text=True)
+    assert "The cart saved with your account was added to this one." in page
+    assert cart.session_cart() == {str(mug.variants[0].id): 3, str(tent.variants[0].id): 1}
+    page = cart.page()
+    assert lines_in(page) == 2 and header_count(page) == 4
+
+
+def test_the_merge_says_what_it_capped_or_dropped(app, client, cart, tent):
+    owner_id = make_user("ann@example.com").id
+    db.session.add(CartLine(user_id=owner_id, variant_id=tent.variants[1].id, quantity=2))
+    db.session.commit()
+    cart.add(tent.variants[1], 1)  # only 2 of the 3P in stock
+    change(ProductVariant, tent.variants[0].id, is_active=False)
+    db.session.add(CartLine(user_id=owner_id, variant_id=tent.variants[0].id, quantity=1))
+    db.session.commit()
+
+    page = AuthActions(client).login("ann@example.com", follow_redirects=True).get_data(as_text=True)
+    assert "Only 2 of Alpine Tent (3P) available, so your cart now has 2." in page
+    assert "Alpine Tent (2P) is no longer sold and was removed from your cart." in page
+    assert cart.session_cart() == {str(tent.variants[1].id): 2}
+    assert account_cart(owner_id) == {tent.variants[1].id: 2}
+
+
+def test_registering_keeps_the_guest_cart_with_the_new_account(client, cart, mug):
+    cart.add(mug.variants[0], 2)
+    client.post("/auth/register", data={"email": "new@example.com", "name": "Nora New",
+                                        "password": "plum tangerine orbit", "confirm": "plum tangerine orbit"})
+    user_id = db.session.scalar(sa.select(User.id))
+    assert account_cart(user_id) == {mug.variants[0].id: 2}
+    assert cart.session_cart() == {str(mug.variants[0].id): 2}
+
+
+def test_a_paid_order_empties_the_cart_kept_with_the_account(app, client, cart, user, mug, checkout_form):
+    cart.add(mug.variants[0], 2)
+    placed = client.post("/checkout", data=checkout_form(email=user.email))
+    reference = payment_reference_of(placed)
+    paid = client.post(f"/checkout/test-payment/{reference}", data={"pay": "Pay"})
+    assert client.get(paid.headers["Location"]).status_code == 200
+    assert account_cart(user.id) == {}
+
+    other_device = app.test_client()
+    AuthActions(other_device).login(user.email)
+    assert "Your cart is empty." in CartActions(other_device).page()
