@@ -3,6 +3,7 @@ import os
 from datetime import timedelta
 
 from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop import config as shop_config
@@ -20,6 +21,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=os.path.join(ROOT, "static"),
     )
     configure(app, overrides or {})
+    # The owner overrides any template (the footer's information pages, say) by putting a file of
+    # the same relative path under instance/templates/.
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(os.path.join(app.instance_path, "templates")),
+        FileSystemLoader(os.path.join(ROOT, "templates")),
+    ])
     if app.config["PROXY_FIX"]:
         # Only what the README's proxy sends: the client address and the scheme. The host comes
         # from the Host header, checked against TRUSTED_HOSTS; a client's X-Forwarded-Host is ignored.
@@ -31,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     register_errorhandlers(app)
     register_commands(app)
     register_template_helpers(app)
+    register_static_delivery(app)
     return app
 
 
@@ -102,9 +110,10 @@ def register_blueprints(app: Flask) -> None:
     from shop.checkout import bp as checkout_bp
     from shop.core import bp as core_bp
     from shop.core.converters import IdConverter
+    from shop.pages import bp as pages_bp
 
     app.url_map.converters["id"] = IdConverter
-    for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp):
+    for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp, pages_bp):
         app.register_blueprint(blueprint)
 
 
@@ -143,3 +152,10 @@ def register_template_helpers(app: Flask) -> None:
 
     templating.register(app)
     sections.register(app)
+
+
+def register_static_delivery(app: Flask) -> None:
+    """Version static URLs for long caching, compress text responses, and serve the favicon."""
+    from shop.core import static_files
+
+    static_files.register(app)

@@ -13,6 +13,8 @@ DEFAULTS: dict[str, Any] = {
     # in the address become line breaks.
     "ADDRESS": "",
     "TAX_ID": "",
+    # The address shoppers write to, shown in the footer and on the contact page; empty leaves it out.
+    "CONTACT_EMAIL": "",
     # Who hears of each newly paid order: comma-separated addresses; empty sends no notification.
     "ORDER_NOTIFY_EMAILS": "",
     # "development" or "production"; None: production when served by gunicorn, else development.

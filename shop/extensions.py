@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import flask_mail
 from flask import current_app
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -75,3 +76,4 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+compress = Compress()  # bound by shop.core.static_files, which decides what to compress

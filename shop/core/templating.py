@@ -6,6 +6,7 @@ from shop.checkout.countries import country_name
 from shop.extensions import db
 from shop.models import MONEY_TAKEN, Order, OrderStatus, PaymentStatus
 from shop.money import format_money
+from shop.services.order_documents import letterhead
 from shop.services.rich_text import render_markdown
 
 
@@ -26,7 +27,7 @@ def order_status_label(order: Order) -> str:
 
 
 def register(app: Flask) -> None:
-    """Add the money, order-status and markdown filters, the status enums, country names and the header context."""
+    """Add the money, order-status and markdown filters, the status enums, country names, header and footer values."""
     app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus, MONEY_TAKEN=MONEY_TAKEN,
                                  country_name=country_name)
     app.add_template_filter(order_status_label, "order_status")
@@ -41,9 +42,16 @@ def register(app: Flask) -> None:
         from shop.services.cart import item_count
         from shop.services.catalog import top_categories
 
+        config = current_app.config
+        shop_details = {
+            "shop_name": config["SHOP_NAME"],
+            "shop_contact_email": config["CONTACT_EMAIL"],
+            "shop_address_lines": letterhead().address_lines,
+            "card_payments_by_stripe": bool(config["STRIPE_SECRET_KEY"]),
+        }
         if not has_request_context():
-            # An email rendered by a command (reconcile-payments) or a worker has no header.
-            return {"shop_name": current_app.config["SHOP_NAME"]}
+            # An email rendered by a command (reconcile-payments) or a worker has no header, only a footer.
+            return shop_details
         try:
             categories = top_categories()
         except SQLAlchemyError:
@@ -51,7 +59,7 @@ def register(app: Flask) -> None:
             db.session.rollback()
             categories = []
         return {
-            "shop_name": current_app.config["SHOP_NAME"],
+            **shop_details,
             "nav_categories": categories,
             "cart_count": item_count(session),
         }
