@@ -164,10 +164,8 @@ def storefront(tmp_path_factory, postgres_engine, smtp_server):
 def seed_storefront() -> dict:
     """Load the demo catalogue, a shopper with an address, a wishlist and a paid order, and the owner."""
     seed_demo(STOREFRONT_PRODUCTS)
-    tees = db.session.scalar(sa.select(Category).where(Category.slug == "t-shirts"))
-    # The tee with the most photos and variants shows the gallery and the variant picker at their fullest.
-    product = max(db.session.scalars(sa.select(Product).where(Product.category_id == tees.id)),
-                  key=lambda tee: (len(tee.images), len(tee.variants)))
+    product = showcase_tee()
+    tees = product.category
     in_stock = [variant for variant in product.variants if variant.stock > 0]
     shopper = make_user(SHOPPER_EMAIL, name="Sam Shopper")
     make_address(shopper, full_name="Sam Shopper", line1="1 SW Main St", city="Portland", region="OR",
@@ -181,6 +179,13 @@ def seed_storefront() -> dict:
         "variants": [variant.id for variant in in_stock], "search": product.name.split()[-1],
         "order_number": order.number, "order_id": order.id,
     }
+
+
+def showcase_tee() -> Product:
+    """Return the demo tee with the most photos and variants: the fullest gallery and variant picker."""
+    tees = db.session.scalar(sa.select(Category).where(Category.slug == "t-shirts"))
+    return max(db.session.scalars(sa.select(Product).where(Product.category_id == tees.id)),
+               key=lambda tee: (len(tee.images), len(tee.variants)))
 
 
 @pytest.fixture(scope="module")
