@@ -4,15 +4,11 @@ from wtforms import BooleanField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 from shop.auth.forms import email_field, new_password_fields
+from shop.checkout.forms import AddressChecks, country_field, other_region_field, region_field
 from shop.core.fields import strip
 from shop.models import lengths
 from shop.services.accounts import AddressFields
 from shop.services.passwords import MAX_PASSWORD_LENGTH
-
-
-def upper(value):
-    """Upper-case submitted text, for country codes."""
-    return value.upper() if isinstance(value, str) else value
 
 
 def current_password_field(label: str = "Current password", required: bool = True) -> PasswordField:
@@ -43,26 +39,31 @@ def _text(label: str, max_length: int, required: bool = True, **kwargs) -> Strin
     return StringField(label, filters=[strip], validators=[first, Length(max=max_length)], **kwargs)
 
 
-class AddressForm(FlaskForm):
+class AddressForm(AddressChecks, FlaskForm):
     full_name = _text("Full name", lengths.PERSON_NAME, render_kw={"autocomplete": "name"})
+    country = country_field()
     line1 = _text("Address line 1", lengths.ADDRESS_LINE, render_kw={"autocomplete": "address-line1"})
     line2 = _text("Address line 2", lengths.ADDRESS_LINE, required=False, render_kw={"autocomplete": "address-line2"})
     city = _text("City", lengths.CITY, render_kw={"autocomplete": "address-level2"})
+    region = region_field()
+    region_other = other_region_field()
     postal_code = _text("Postal code", lengths.POSTAL_CODE, render_kw={"autocomplete": "postal-code"})
-    country = StringField("Country code (2 letters, e.g. US)", filters=[strip, upper], validators=[
-        DataRequired("Please enter the country code."),
-        Regexp(r"^[A-Z]{2}\Z", message="Enter the two-letter country code, such as US, GB or DE."),
-    ], render_kw={"autocomplete": "country", "maxlength": lengths.COUNTRY_CODE})
     phone = StringField("Phone (optional)", filters=[strip], validators=[
         Optional(), Length(max=lengths.PHONE),
         Regexp(r"^[0-9+()./ -]+\Z", message="Use digits, spaces and + ( ) - . / only.")],
         render_kw={"autocomplete": "tel"})
     is_default = BooleanField("Use as my default shipping address")
 
+    def __init__(self, *args, obj=None, **kwargs):
+        super().__init__(*args, obj=obj, **kwargs)
+        if obj is not None and not self.is_submitted():
+            # The address keeps a code ("OR"); the form's list names it with its country ("US-OR").
+            self.show_region(obj.country, obj.region)
+
     def fields_for_service(self) -> AddressFields:
         """Return the submitted address in the shape the accounts service takes."""
         return AddressFields(
             full_name=self.full_name.data, line1=self.line1.data, line2=self.line2.data or "",
-            city=self.city.data, postal_code=self.postal_code.data, country=self.country.data,
-            phone=self.phone.data or "",
+            city=self.city.data, region=self.region_to_store(), postal_code=self.postal_code.data,
+            country=self.country.data, phone=self.phone.data or "",
         )

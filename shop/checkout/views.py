@@ -53,7 +53,8 @@ def start():
     if not submitted_token:
         form.placement_token.data = secrets.token_urlsafe(24)
 
-    valid = form.validate_on_submit()
+    # Only placing checks the details: recomputing the summary of a half-filled form is no mistake.
+    valid = bool(form.place.data) and form.validate_on_submit()
     quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data, methods)
     coupon_error = quote.coupon_error
     minimum_error = below_minimum_message(quote.total_cents, minimum_total_cents(), quote.currency)
@@ -85,14 +86,15 @@ def _prefill(form: CheckoutForm, methods) -> None:
         form.city.data = address.city
         form.postal_code.data = address.postal_code
         form.country.data = address.country
+        form.show_region(address.country, address.region)
         form.phone.data = address.phone
 
 
 def _place(cart, form: CheckoutForm):
     details = CheckoutDetails(
         email=form.email.data.lower(), name=form.name.data, line1=form.line1.data,
-        line2=form.line2.data or "", city=form.city.data, postal_code=form.postal_code.data,
-        country=form.country.data, phone=form.phone.data or "",
+        line2=form.line2.data or "", city=form.city.data, region=form.region_to_store(),
+        postal_code=form.postal_code.data, country=form.country.data, phone=form.phone.data or "",
         shipping_method_id=form.shipping_method.data, coupon_code=form.coupon.data or "",
     )
     user_id = current_user.id if current_user.is_authenticated else None

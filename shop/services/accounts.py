@@ -49,6 +49,7 @@ class AddressFields:
     postal_code: str
     country: str
     phone: str
+    region: str = ""  # a listed country's code ("OR"), else the county or region typed, if any
 
 
 def normalize_email(email: str) -> str:

@@ -26,6 +26,7 @@ class CheckoutDetails:
     country: str
     shipping_method_id: int
     line2: str = ""
+    region: str = ""  # a listed country's code ("OR"), else the county or region typed, if any
     phone: str = ""
     coupon_code: str = ""
 

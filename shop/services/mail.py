@@ -7,6 +7,7 @@ delivery) retries them.
 import smtplib
 import threading
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -28,7 +29,12 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     The caller commits; nothing is sent until then. Queued during a request, the email goes out
     from the background sender once the response has been sent.
     """
-    context.setdefault("shop_name", current_app.config["SHOP_NAME"])
+    config = current_app.config
+    context.setdefault("shop_name", config["SHOP_NAME"])
+    # The branded header and footer every email carries (templates/email/_layout.*).
+    context.setdefault("shop_url", external_url("catalog.home"))
+    context.setdefault("contact_email", config.get("CONTACT_EMAIL") or "")
+    context.setdefault("shop_postal_address", config.get("ADDRESS") or "")
     email = OutboxEmail(
         recipient=recipient,
         subject=subject,
@@ -39,6 +45,16 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     if has_request_context():
         _wake_sender_after_response()
     return email
+
+
+def sender() -> str:
+    """Return the From of every email: MAIL_DEFAULT_SENDER, named after the shop when it is a bare address."""
+    configured = current_app.config["MAIL_DEFAULT_SENDER"]
+    if isinstance(configured, list | tuple):  # Flask-Mail's (name, address) form
+        name, address = configured
+    else:
+        name, address = parseaddr(str(configured))
+    return formataddr((name or current_app.config["SHOP_NAME"], address))
 
 
 def external_url(endpoint: str, **values) -> str:
@@ -113,7 +129,7 @@ def _send_one(connection, email_id: int, now: datetime) -> bool | None:
         if email is None:
             return None
         message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
-                          html=email.body_html)
+                          html=email.body_html, sender=sender())
         recipient, attempts = email.recipient, email.attempts
     try:
         connection.send(message)

@@ -92,7 +92,7 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             discount_cents=quote.discount_cents, tax_cents=quote.tax_cents,
             total_cents=quote.total_cents,
             ship_name=details.name, ship_line1=details.line1, ship_line2=details.line2,
-            ship_city=details.city, ship_postal_code=details.postal_code,
+            ship_city=details.city, ship_region=details.region, ship_postal_code=details.postal_code,
             ship_country=details.country, ship_phone=details.phone,
             shipping_method_name=quote.shipping_method.name if quote.shipping_method else "",
             coupon_code=quote.coupon.code if quote.coupon else None,

@@ -78,7 +78,7 @@ def test_register_log_out_log_in_reset_addresses_and_delete(live_url, page, deli
         page.get_by_label("Address line 1").fill(line1)
         page.get_by_label("City").fill(city)
         page.get_by_label("Postal code").fill("LS1 4AB")
-        page.get_by_label("Country code").fill("gb")
+        page.get_by_label("Country").select_option("GB")
         follow(page.get_by_role("button", name="Save address"))
         assert "The address has been added." in page.content()
     cards = page.get_by_test_id("address")

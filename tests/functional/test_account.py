@@ -256,8 +256,11 @@ def test_deleting_the_default_address_promotes_the_next(client, user):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"country": "Germany"}, "Enter the two-letter country code"),
-    ({"country": ""}, "Please enter the country code."),
+    ({"country": "Germany"}, "Please choose a country from the list."),
+    ({"country": ""}, "Please choose a country."),
+    ({"country": "US"}, "Please choose the state."),
+    ({"country": "CA", "region": "US-OR"}, "Oregon is in the United States. Please choose a province or territory"),
+    ({"region_other": "Kent\x00"}, "This contains characters we cannot store."),
     ({"line1": ""}, "Please enter the address line 1."),
     ({"city": "x" * 101}, "Field cannot be longer than 100 characters."),
     ({"phone": "call me maybe"}, "Use digits, spaces and + ( ) - . / only."),

@@ -1,9 +1,12 @@
 """The order lifecycle's emails, rendered as the outbox renders them, from real orders, parcels and refunds."""
+import re
+from types import SimpleNamespace
+
 import pytest
 
 from shop.extensions import db
 from shop.models import Order, OrderItem, Refund, Shipment, ShipmentItem
-from shop.services.mail import queue_email
+from shop.services.mail import deliver_pending, queue_email
 from tests.factories import make_order, make_product
 
 ORDER_URL = "https://shop.example/orders/T1?token=abc.def"
@@ -148,3 +151,48 @@ def test_html_emails_escape_what_shoppers_and_staff_typed(order, template, conte
     assert "<script>" not in html and "<img" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;img src=x onerror=alert(2)&gt;" in html
     assert HOSTILE in text  # a text email shows what was typed, without entities
+
+
+BRANDED = {"SHOP_NAME": "Northwind Outfitters", "CONTACT_EMAIL": "help@northwind.example",
+           "ADDRESS": "1 Quay Street, Bristol BS1 4DJ", "BASE_URL": "https://shop.example"}
+
+
+@pytest.mark.parametrize("app_overrides", [BRANDED])
+@pytest.mark.parametrize("template, context", [
+    ("order_confirmation", lambda order: {"order": order, "order_url": ORDER_URL}),
+    ("order_delivered", lambda order: {"order": order, "order_url": ORDER_URL}),
+    ("order_notify_admin", lambda order: {"order": order, "admin_url": ADMIN_URL}),
+    ("password_reset", lambda order: {"user": SimpleNamespace(name="Ada"), "link": ORDER_URL, "valid_minutes": 60}),
+    ("account_changed", lambda order: {"user": SimpleNamespace(name="Ada"), "change": "password",
+                                       "reset_url": ORDER_URL}),
+])
+def test_every_email_has_the_shops_header_and_a_footer_saying_how_to_reach_it(order, template, context):
+    text, html = rendered(template, **context(order))
+    assert text.startswith("Northwind Outfitters\n====================\n\n")
+    footer = text.rsplit("\n--\n", 1)[1]
+    assert footer == ("Northwind Outfitters · https://shop.example/\n1 Quay Street, Bristol BS1 4DJ\n"
+                      "Questions? Write to us at help@northwind.example\n")
+    header = re.search(r'<a href="https://shop.example/"[^>]*data-testid="email-header">([^<]+)</a>', html)
+    assert header and header.group(1) == "Northwind Outfitters"
+    html_footer = html.split('data-testid="email-footer"', 1)[1]
+    assert '<a href="mailto:help@northwind.example"' in html_footer and "1 Quay Street, Bristol BS1 4DJ" in html_footer
+    assert html.count("<html") == 1 and "<title>" in html
+
+
+def test_without_a_contact_address_the_footer_names_only_the_shop(order):
+    text, html = rendered("order_delivered", order=order, order_url=ORDER_URL)
+    assert re.fullmatch(r"Northwind Outfitters · http://localhost\S*/\n", text.rsplit("\n--\n", 1)[1])
+    assert "mailto:" not in html and "Questions?" not in html
+
+
+@pytest.mark.parametrize("app_overrides, sender", [
+    ({"MAIL_DEFAULT_SENDER": "Demo Shop <orders@shop.localhost>"}, "Demo Shop <orders@shop.localhost>"),
+    ({"SHOP_NAME": "Northwind Outfitters", "MAIL_DEFAULT_SENDER": "orders@northwind.example"},
+     "Northwind Outfitters <orders@northwind.example>"),
+])
+def test_emails_come_from_the_configured_sender_under_the_shops_name(order, mail_outbox, sender):
+    queue_email("ada@example.com", "Your order", "order_delivered", order=order, order_url=ORDER_URL)
+    db.session.commit()
+    assert deliver_pending() == (1, 0)
+    [email] = mail_outbox
+    assert email["From"] == sender
