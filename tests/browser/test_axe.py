@@ -41,7 +41,9 @@ def test_page_has_no_accessibility_violations(visitors, storefront, axe_source, 
     tab = open_visit(visitors, storefront, visit, WIDTHS[width])
     try:
         tab.evaluate(axe_source)
-        violations = tab.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
+        results = tab.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+        assert len(results["passes"]) > 10, f"axe checked next to nothing on {visit.name}: did it run?"
+        violations = results["violations"]
         assert not violations, f"{visit.name} at {width} px ({tab.url}):\n  {describe(violations)}"
     finally:
         tab.close()

@@ -72,12 +72,14 @@ UNCLICKABLE_CONTROLS = """() => {
 def test_page_fits_the_screen_and_every_control_can_be_clicked(visitors, storefront, visit, width, artifacts):
     tab = open_visit(visitors, storefront, visit, WIDTHS[width])
     try:
-        if visit.name in PHOTOGRAPHED:
-            tab.screenshot(path=str(artifacts / f"{visit.name}-{width}.png"), full_page=True)
         document_width, window_width = tab.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        problems = tab.evaluate(UNCLICKABLE_CONTROLS)
+        if visit.name in PHOTOGRAPHED:
+            # Scrolling to every control above has asked for the lazy pictures; photograph them loaded.
+            tab.wait_for_function("[...document.images].every((image) => image.complete)")
+            tab.screenshot(path=str(artifacts / f"{visit.name}-{width}.png"), full_page=True)
         assert document_width <= window_width, (
             f"{visit.name} at {width} px scrolls sideways: the page is {document_width} px wide")
-        problems = tab.evaluate(UNCLICKABLE_CONTROLS)
         assert not problems, f"{visit.name} at {width} px ({tab.url}):\n  " + "\n  ".join(problems)
     finally:
         tab.close()
@@ -91,3 +93,20 @@ def test_the_checkout_with_errors_is_the_checkout_form_saying_what_is_wrong(visi
         assert tab.locator(".error").count() >= 3
     finally:
         tab.close()
+
+
+def test_the_check_finds_covered_and_sizeless_controls_and_skips_those_hidden_on_purpose(page):
+    page.set_content("""
+        <style>.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+               .skip { position: absolute; top: -40px; } .cover { position: fixed; inset: 0 0 auto 0; height: 60px; }
+               .empty { display: inline-block; width: 0; height: 0; }</style>
+        <a class="skip" href="#main">Skip to content</a>
+        <button>Covered</button><div class="cover">A banner over the button</div>
+        <p style="margin-top: 80px"><a href="/ok">Plain link</a> <a class="empty" href="/shrunk"></a></p>
+        <details><summary>Menu</summary><a href="/inside">Inside the closed menu</a></details>
+        <a class="visually-hidden" href="/hidden">Read by screen readers only</a>
+    """)
+    problems = page.evaluate(UNCLICKABLE_CONTROLS)
+    assert len(problems) == 2
+    assert problems[0].startswith('<button> "Covered" is covered') and "A banner over the button" in problems[0]
+    assert problems[1].startswith('<a.empty> "" (/shrunk) is shown with no size')
