@@ -28,8 +28,8 @@ _SORT_ORDER: dict[str, tuple[Any, ...]] = {
 
 EXPORT_COLUMNS = (
     "number", "invoice_number", "placed_at", "paid_at", "status", "payment_status", "email", "name", "country",
-    "shipping_method", "currency", "subtotal", "discount", "shipping", "tax", "total", "refunded", "coupon_code",
-    "item_count",
+    "region", "shipping_method", "currency", "subtotal", "discount", "shipping", "tax", "total", "refunded",
+    "coupon_code", "item_count",
 )
 EXPORT_BATCH = 500  # orders per query: memory stays flat however many the filters match
 
@@ -160,7 +160,7 @@ def _csv_text(rows) -> str:
 
 def _export_row(order: Order, units: int) -> list[str]:
     texts = [order.number, order.invoice_label, _timestamp(order.created_at), _timestamp(order.paid_at),
-             order.status, order.payment_status, order.email, order.ship_name, order.ship_country,
+             order.status, order.payment_status, order.email, order.ship_name, order.ship_country, order.ship_region,
              order.shipping_method_name, order.currency]
     amounts = [order.subtotal_cents, order.discount_cents, order.shipping_cents, order.tax_cents, order.total_cents,
                order.refunded_cents]

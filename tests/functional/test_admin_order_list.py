@@ -226,6 +226,7 @@ def test_the_export_is_a_streamed_csv_download_of_the_filtered_orders(client, ad
     carol.paid_at = datetime(2026, 3, 11, 8, 30, 5, tzinfo=UTC)
     carol.subtotal_cents, carol.discount_cents, carol.shipping_cents = 3750, 375, 599
     carol.tax_cents, carol.total_cents, carol.coupon_code = 0, 3974, "SPRING10"
+    carol.ship_region = "OR"
     db.session.commit()
 
     response = client.get("/admin/orders/export.csv?payment=partially+refunded")
@@ -234,11 +235,11 @@ def test_the_export_is_a_streamed_csv_download_of_the_filtered_orders(client, ad
     assert re.fullmatch(r"attachment; filename=orders-\d{4}-\d\d-\d\d\.csv", response.headers["Content-Disposition"])
     assert csv_rows(response) == [
         ["number", "invoice_number", "placed_at", "paid_at", "status", "payment_status", "email", "name", "country",
-         "shipping_method", "currency", "subtotal", "discount", "shipping", "tax", "total", "refunded",
+         "region", "shipping_method", "currency", "subtotal", "discount", "shipping", "tax", "total", "refunded",
          "coupon_code", "item_count"],
         [shop_orders.carol, "INV-000007", "2026-03-10T23:59:59Z", "2026-03-11T08:30:05Z", "paid",
-         "partially refunded", "carol@example.com", "Carol Ann Cole", "US", "Express", "usd", "37.50", "3.75", "5.99",
-         "0.00", "39.74", "5.00", "SPRING10", "3"],
+         "partially refunded", "carol@example.com", "Carol Ann Cole", "US", "OR", "Express", "usd", "37.50", "3.75",
+         "5.99", "0.00", "39.74", "5.00", "SPRING10", "3"],
     ]
     everything = csv_rows(client.get("/admin/orders/export.csv?sort=newest"))
     assert [row[0] for row in everything[1:]] == [shop_orders.ann, shop_orders.bob, shop_orders.carol,
