@@ -10,12 +10,14 @@ PORT ?= 5000
 MAIL_SINK_PORT ?= 8025
 
 # Without SHOP_MAIL_SERVER, emails go to a local SMTP sink that prints them in this terminal.
-# Links in emails use SHOP_BASE_URL, by default the address served here.
+# Links in emails use SHOP_BASE_URL, by default the address served here. Emails come from
+# SHOP_MAIL_DEFAULT_SENDER, by default an address of the reserved .localhost domain, under the shop's name.
 run: install-dev
 	$(FLASK) db upgrade
 	@if $(FLASK) shop is-empty; then $(FLASK) shop seed-demo; fi
 	@echo "Serving the shop on http://$(HOST):$(PORT) (Ctrl+C stops it)"
-	@export SHOP_ENV="$${SHOP_ENV:-development}" SHOP_BASE_URL="$${SHOP_BASE_URL:-http://$(HOST):$(PORT)}"; \
+	@export SHOP_ENV="$${SHOP_ENV:-development}" SHOP_BASE_URL="$${SHOP_BASE_URL:-http://$(HOST):$(PORT)}" \
+		SHOP_MAIL_DEFAULT_SENDER="$${SHOP_MAIL_DEFAULT_SENDER:-orders@shop.localhost}"; \
 	if [ -z "$$SHOP_MAIL_SERVER" ]; then \
 		echo "Emails are printed here (SMTP sink on 127.0.0.1:$(MAIL_SINK_PORT))"; \
 		$(PYTHON) -m aiosmtpd -n -c aiosmtpd.handlers.Debugging -l 127.0.0.1:$(MAIL_SINK_PORT) & \
