@@ -1,4 +1,4 @@
-"""A new shopper fills a cart, hits the stock limit and finds saved items on another browser."""
+"""A new shopper fills a cart, hits the stock limit and finds the cart and saved items on another browser."""
 import pytest
 
 from shop.extensions import db
@@ -66,11 +66,14 @@ def test_shopper_fills_the_cart_and_finds_saved_items_on_another_browser(live_ur
         second = other.new_page()
         log_in(second, live_url, "walker@example.com")
         second.goto(live_url + "/cart")
+        # The cart is kept with the account too: the mugs came along.
+        assert second.get_by_test_id("cart-line").count() == 1
+        assert "Camp Mug" in second.get_by_test_id("cart-line").inner_text()
         saved = second.get_by_test_id("saved-line")
         assert saved.count() == 1 and "Alpine Tent" in saved.inner_text()
         follow(second.get_by_role("button", name="Move Alpine Tent (2P) to cart"))
         assert "Moved Alpine Tent (2P) to your cart." in second.content()
-        assert second.get_by_test_id("cart-line").count() == 1
-        assert second.get_by_test_id("cart-count").inner_text() == "2"
+        assert second.get_by_test_id("cart-line").count() == 2
+        assert second.get_by_test_id("cart-count").inner_text() == "5"
     finally:
         other.close()
