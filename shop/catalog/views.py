@@ -2,11 +2,13 @@
 from dataclasses import dataclass
 
 from flask import abort, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
 
 from shop.catalog import bp
 from shop.core.params import page_number
-from shop.models import ProductOption, ProductVariant
+from shop.models import ProductImage, ProductOption, ProductVariant
 from shop.services import catalog as queries
+from shop.services import lists
 from shop.services.rich_text import first_sentence
 
 
@@ -18,7 +20,7 @@ def _sort_arg() -> str:
 @bp.get("/")
 def home():
     """Show featured products and the top categories."""
-    return render_template("catalog/home.html", featured=queries.featured_products())
+    return render_template("catalog/home.html", featured=queries.featured_products(), tiles=queries.category_tiles())
 
 
 @bp.get("/categories/<slug>")
@@ -50,7 +52,8 @@ def search():
 
 @bp.get("/products/<slug>")
 def product(slug: str):
-    """Show a product with its variants; the variant comes from ?variant= so it works without JS.
+    """Show a product with its variants; the variant comes from ?variant= and the photo shown large from
+    ?image= (an image id), so both work without JS.
 
     An old slug of a renamed product answers with a permanent redirect to the current one.
     """
@@ -68,11 +71,20 @@ def product(slug: str):
     if selected is None:
         selected = next((v for v in variants if v.stock > 0), variants[0])
     images = sorted(item.images, key=lambda image: image.id != selected.image_id)  # the variant's own first
+    wishlist_entry = lists.wishlist_item_id(current_user.id, item.id) if current_user.is_authenticated else None
     return render_template(
         "catalog/product.html", product=item, selected=selected, variants=variants, images=images,
+        shown_image=_requested_image(images), chosen_variant=selected if str(selected.id) == requested else None,
+        trail=queries.category_trail(item.category_id), wishlist_entry=wishlist_entry,
         picker=variant_picker(item.options, variants, selected),
         meta_description=item.meta_description or first_sentence(item.description),
     )
+
+
+def _requested_image(images: list[ProductImage]) -> ProductImage | None:
+    """Return the photo ?image= asks for when it is one of the product's, else the first."""
+    requested = request.args.get("image", "")
+    return next((image for image in images if str(image.id) == requested), images[0] if images else None)
 
 
 @dataclass

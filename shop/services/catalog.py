@@ -5,7 +5,7 @@ Flags are compared with "= true", not "IS true": Postgres can serve only the for
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from shop.extensions import db
 from shop.models import Category, Product, ProductImage, ProductOption, ProductSlugRedirect, ProductVariant
@@ -28,6 +28,7 @@ class ProductCard:
     compare_at_cents: int | None
     in_stock: bool
     image: ProductImage | None
+    hover_image: ProductImage | None  # the second photo, shown while the pointer is over the card
 
 
 @dataclass
@@ -62,11 +63,77 @@ def top_categories() -> list[Category]:
 
 
 @dataclass
+class CategoryTile:
+    """A top-level category on the home page with the picture that stands for it."""
+
+    category: Category
+    image: ProductImage | None  # None when the category has its own picture (image_key) or nothing to show
+
+
+def category_tiles() -> list[CategoryTile]:
+    """Return the visible top-level categories, each with a product photo from its branch, in two queries.
+
+    A category's own picture wins; else the photo of its most recent featured (else newest) product,
+    looking in the category itself first and then down its branch.
+    """
+    visible = [c for c in db.session.scalars(sa.select(Category).order_by(Category.position, Category.name))
+               if c.is_active]
+    tops = [category for category in visible if category.parent_id is None]
+    branches = {top.id: _descendant_ids(top.id, visible) for top in tops if not top.image_key}
+    pictures = _category_pictures([category_id for branch in branches.values() for category_id in branch])
+    tiles = []
+    for top in tops:
+        branch = branches.get(top.id, [])
+        image = next((pictures[category_id] for category_id in branch if category_id in pictures), None)
+        tiles.append(CategoryTile(top, image))
+    return tiles
+
+
+def _category_pictures(category_ids: list[int]) -> dict[int, ProductImage]:
+    """Return one product photo per category that has an active product with photos, in one query."""
+    if not category_ids:
+        return {}
+    has_photo = sa.exists().where(ProductImage.product_id == Product.id)
+    chosen = (
+        sa.select(
+            Product.id.label("product_id"),
+            Product.category_id,
+            sa.func.row_number().over(
+                partition_by=Product.category_id,
+                order_by=(Product.is_featured.desc(), Product.created_at.desc(), Product.id.desc()),
+            ).label("rank"),
+        )
+        .where(Product.category_id.in_(category_ids), Product.is_active == sa.true(), has_photo)
+        .subquery()
+    )
+    photo = aliased(ProductImage)
+    first_photo = (
+        sa.select(photo.id)
+        .where(photo.product_id == chosen.c.product_id)
+        .order_by(photo.position, photo.id)
+        .limit(1)
+        .correlate(chosen)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(chosen.c.category_id, ProductImage)
+        .join(ProductImage, ProductImage.id == first_photo)
+        .where(chosen.c.rank == 1)
+    )
+    return {category_id: image for category_id, image in rows}
+
+
+@dataclass
 class CategoryFamily:
     category: Category
     ancestors: list[Category]  # root first
     children: list[Category]
     subtree_ids: list[int]  # the category and all its descendants
+
+    @property
+    def trail(self) -> list["Crumb"]:
+        """Return the ancestors as breadcrumb steps, each linked (a hidden one would hide this page too)."""
+        return [Crumb(ancestor, True) for ancestor in self.ancestors]
 
 
 def category_family(slug: str) -> CategoryFamily | None:
@@ -145,7 +212,7 @@ def _cards(products: list[Product]) -> list[ProductCard]:
             .group_by(ProductVariant.product_id)
         )
     }
-    images = first_images(ids)
+    images = leading_images(ids, 2)
     cards = []
     for product in products:
         row = summary.get(product.id)
@@ -157,7 +224,8 @@ def _cards(products: list[Product]) -> list[ProductCard]:
                 min_price_cents=row.min_price,
                 compare_at_cents=row.compare_at if row.compare_at and row.compare_at > row.min_price else None,
                 in_stock=(row.max_stock or 0) > 0,
-                image=images.get(product.id),
+                image=next(iter(images.get(product.id, [])), None),
+                hover_image=next(iter(images.get(product.id, [])[1:]), None),
             )
         )
     return cards
@@ -165,18 +233,34 @@ def _cards(products: list[Product]) -> list[ProductCard]:
 
 def first_images(product_ids) -> dict[int, ProductImage]:
     """Return each product's first image, in one query."""
+    return {product_id: images[0] for product_id, images in leading_images(product_ids, 1).items()}
+
+
+def leading_images(product_ids, count: int) -> dict[int, list[ProductImage]]:
+    """Return each product's first count images in order, in one query."""
     ids = list(set(product_ids))
     if not ids:
         return {}
+    ranked = (
+        sa.select(
+            ProductImage.id,
+            sa.func.row_number().over(
+                partition_by=ProductImage.product_id, order_by=(ProductImage.position, ProductImage.id)
+            ).label("rank"),
+        )
+        .where(ProductImage.product_id.in_(ids))
+        .subquery()
+    )
     images = db.session.scalars(
         sa.select(ProductImage)
-        .where(ProductImage.product_id.in_(ids))
+        .join(ranked, ranked.c.id == ProductImage.id)
+        .where(ranked.c.rank <= count)
         .order_by(ProductImage.product_id, ProductImage.position, ProductImage.id)
     )
-    first: dict[int, ProductImage] = {}
+    leading: dict[int, list[ProductImage]] = {}
     for image in images:
-        first.setdefault(image.product_id, image)
-    return first
+        leading.setdefault(image.product_id, []).append(image)
+    return leading
 
 
 def _listing(condition, sort: str, page: int, per_page: int) -> Page:
@@ -235,7 +319,7 @@ def featured_products(limit: int = 8) -> list[ProductCard]:
 
 
 def product_detail(slug: str) -> Product | None:
-    """Return an active product with its brand, category, variants, options, specifications and images loaded.
+    """Return an active product with its brand, variants, options, specifications and images loaded.
 
     Its inactive variants are loaded too: the page shows only the active ones.
     """
@@ -244,13 +328,38 @@ def product_detail(slug: str) -> Product | None:
         .where(Product.slug == slug, Product.is_active == sa.true())
         .options(
             joinedload(Product.brand),
-            joinedload(Product.category),
             selectinload(Product.variants),
             selectinload(Product.images),
             selectinload(Product.options).selectinload(ProductOption.values),
             selectinload(Product.specifications),
         )
     )
+
+
+@dataclass
+class Crumb:
+    """One step of a breadcrumb trail: a category, and whether shoppers may open its page."""
+
+    category: Category
+    visible: bool
+
+
+def category_trail(category_id: int) -> list[Crumb]:
+    """Return the path from the top-level category down to the given one, from one query.
+
+    A category whose own or an ancestor's page is hidden (inactive) is named but not linked.
+    """
+    by_id = {category.id: category for category in db.session.scalars(sa.select(Category))}
+    path: list[Category] = []
+    current = by_id.get(category_id)
+    while current is not None and current not in path:
+        path.insert(0, current)
+        current = by_id.get(current.parent_id) if current.parent_id is not None else None
+    trail, visible = [], True
+    for category in path:
+        visible = visible and category.is_active
+        trail.append(Crumb(category, visible))
+    return trail
 
 
 def renamed_product_slug(old_slug: str) -> str | None:

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from PIL import Image, ImageDraw
 
 from shop.database import write_transaction
 from shop.extensions import db
@@ -22,6 +21,7 @@ from shop.models import (
     ShippingMethod,
 )
 from shop.models.base import now_utc
+from shop.services import demo_pictures
 
 CATEGORY_TREE = {
     "Clothing": ["T-shirts", "Sweaters", "Jackets"],
@@ -72,14 +72,15 @@ def _load_demo_catalogue(product_count: int) -> str:
     brands = _ensure_brands()
     _ensure_shipping_and_coupons()
     leaf_names = [child for children in CATEGORY_TREE.values() for child in children]
-    images = _ensure_images(leaf_names)
+    pictures = _Pictures()
 
     existing = set(db.session.scalars(sa.select(Product.slug).where(Product.slug.like("demo-%"))))
     now = now_utc()
     product_rows, variant_plan = [], {}
     for number in range(1, product_count + 1):
         leaf = leaf_names[(number - 1) % len(leaf_names)]
-        name = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS[leaf])}"
+        adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS[leaf])
+        name = f"{adjective} {noun}"
         slug = f"demo-{number:05d}-{name.lower().replace(' ', '-')}"
         # Draw every random value before skipping, so a re-run generates the same catalogue.
         variant_specs = _variant_specs(rng, leaf, number)
@@ -98,7 +99,7 @@ def _load_demo_catalogue(product_count: int) -> str:
             "created_at": now - timedelta(minutes=number),
             "updated_at": now,
         })
-        variant_plan[slug] = (leaf, variant_specs)
+        variant_plan[slug] = (demo_pictures.kind_of(noun), name, variant_specs)
 
     created = 0
     for start in range(0, len(product_rows), 1000):
@@ -106,9 +107,30 @@ def _load_demo_catalogue(product_count: int) -> str:
         ids = db.session.execute(
             sa.insert(Product).returning(Product.id, Product.slug, sort_by_parameter_order=True), batch
         ).all()
-        variant_rows, image_rows, option_rows = [], [], []
+        image_rows, shots_taken, option_rows = [], [], []
         for product_id, slug in ids:
-            leaf, specs = variant_plan[slug]
+            kind, name, specs = variant_plan[slug]
+            colours = list(dict.fromkeys(spec["Colour"] for spec in specs)) or ["Black"]
+            # The first colour whole and close up (the close-up is what a card shows on hover), then the others.
+            shots = [(colours[0], "front"), (colours[0], "detail"), *((colour, "front") for colour in colours[1:3])]
+            for position, (colour, view) in enumerate(shots):
+                image_rows.append({
+                    "product_id": product_id,
+                    "filename": pictures.filename(kind, colour, view),
+                    "alt": f"{name} in {colour}" + (", close-up" if view == "detail" else ""),
+                    "position": position,
+                })
+                shots_taken.append((product_id, colour, view))
+        image_ids = db.session.execute(
+            sa.insert(ProductImage).returning(ProductImage.id, sort_by_parameter_order=True), image_rows
+        ).scalars().all()
+        # Choosing a colour shows its own picture first.
+        colour_pictures = {(product_id, colour): image_id
+                           for (product_id, colour, view), image_id in zip(shots_taken, image_ids, strict=True)
+                           if view == "front"}
+        variant_rows = []
+        for product_id, slug in ids:
+            _, _, specs = variant_plan[slug]
             option_names = [name for name in ("Size", "Colour") if any(spec[name] for spec in specs)]
             for position, option_name in enumerate(option_names):
                 values = list(dict.fromkeys(spec[option_name] for spec in specs))
@@ -119,18 +141,10 @@ def _load_demo_catalogue(product_count: int) -> str:
                     "product_id": product_id, "position": position, "sku": spec["sku"],
                     "price_cents": spec["price_cents"], "compare_at_cents": spec["compare_at_cents"],
                     "stock": spec["stock"], "option1": chosen[0], "option2": chosen[1], "option3": chosen[2],
-                })
-            colours = list(dict.fromkeys(spec["Colour"] for spec in specs)) or ["Black"]
-            for position, colour in enumerate(colours[:3]):
-                image_rows.append({
-                    "product_id": product_id,
-                    "filename": images[(leaf, colour)],
-                    "alt": f"{slug.split('-', 2)[2].replace('-', ' ').title()} in {colour}",
-                    "position": position,
+                    "image_id": colour_pictures.get((product_id, spec["Colour"])),
                 })
         db.session.execute(sa.insert(ProductVariant), variant_rows)
         _insert_options(option_rows)
-        db.session.execute(sa.insert(ProductImage), image_rows)
         created += len(batch)
     return f"Demo catalogue ready: {created} products added, {len(existing)} already there."
 
@@ -235,43 +249,23 @@ def _ensure_shipping_and_coupons() -> None:
         ])
 
 
-def _ensure_images(leaf_names: list[str]) -> dict[tuple[str, str], str]:
-    """Draw one picture per (category, colour) so thousands of products seed in seconds."""
-    folder = os.path.join(current_app.config["MEDIA_PATH"], "demo")
-    os.makedirs(folder, exist_ok=True)
-    files = {}
-    for leaf_index, leaf in enumerate(leaf_names):
-        for colour, rgb in COLOURS.items():
-            filename = f"demo/{_slugify(leaf)}-{colour.lower()}.png"
-            path = os.path.join(current_app.config["MEDIA_PATH"], filename)
+class _Pictures:
+    """Draws each (kind, colour, view) picture the catalogue uses once, and only when its file is missing."""
+
+    def __init__(self) -> None:
+        self.folder = current_app.config["MEDIA_PATH"]
+        os.makedirs(os.path.join(self.folder, "demo"), exist_ok=True)
+        self.ready: set[str] = set()
+
+    def filename(self, kind: str, colour: str, view: str) -> str:
+        """Return the media path of the picture, drawing it first if needed."""
+        filename = f"demo/{kind}-{colour.lower()}-{view}.jpg"
+        if filename not in self.ready:
+            path = os.path.join(self.folder, filename)
             if not os.path.exists(path):
-                _draw_product(path, leaf_index, rgb)
-            files[(leaf, colour)] = filename
-    return files
-
-
-def _draw_product(path: str, shape: int, rgb: tuple[int, int, int]) -> None:
-    size = 600
-    image = Image.new("RGB", (size, size), (244, 241, 236))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse((90, 470, 510, 540), fill=(224, 220, 212))
-    shade = tuple(max(0, c - 35) for c in rgb)
-    kind = shape % 4
-    if kind == 0:
-        draw.rounded_rectangle((150, 120, 450, 480), radius=40, fill=rgb, outline=shade, width=8)
-        draw.rectangle((150, 120, 450, 170), fill=shade)
-    elif kind == 1:
-        draw.ellipse((130, 130, 470, 470), fill=rgb, outline=shade, width=8)
-        draw.ellipse((230, 230, 370, 370), fill=shade)
-    elif kind == 2:
-        draw.polygon([(300, 100), (490, 470), (110, 470)], fill=rgb, outline=shade)
-        draw.line([(300, 100), (300, 470)], fill=shade, width=8)
-    else:
-        draw.rounded_rectangle((120, 220, 480, 460), radius=60, fill=rgb, outline=shade, width=8)
-        draw.arc((200, 110, 400, 320), start=180, end=360, fill=shade, width=18)
-    tmp = path + ".tmp"
-    image.save(tmp, format="PNG", optimize=True)
-    os.replace(tmp, path)
+                demo_pictures.save(path, kind, COLOURS[colour], view)
+            self.ready.add(filename)
+        return filename
 
 
 def _slugify(text: str) -> str:

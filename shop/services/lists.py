@@ -161,6 +161,13 @@ def wishlist(user_id: int) -> list[WishlistEntry]:
     return [WishlistEntry(item, item.product, images.get(item.product_id)) for item in items]
 
 
+def wishlist_item_id(user_id: int, product_id: int) -> int | None:
+    """Return the id of the shopper's wishlist entry for the product, or None when it is not on the list."""
+    return db.session.scalar(
+        sa.select(WishlistItem.id).where(WishlistItem.user_id == user_id, WishlistItem.product_id == product_id)
+    )
+
+
 def add_to_wishlist(user_id: int, product_id: int) -> CartChange:
     """Put a product on the shopper's wishlist; adding it twice is harmless."""
     with _unless_raced(), write_transaction():
