@@ -43,7 +43,8 @@ class AddressForm(AddressChecks, FlaskForm):
     full_name = _text("Full name", lengths.PERSON_NAME, render_kw={"autocomplete": "name"})
     country = country_field()
     line1 = _text("Address line 1", lengths.ADDRESS_LINE, render_kw={"autocomplete": "address-line1"})
-    line2 = _text("Address line 2", lengths.ADDRESS_LINE, required=False, render_kw={"autocomplete": "address-line2"})
+    line2 = _text("Address line 2 (optional)", lengths.ADDRESS_LINE, required=False,
+                  render_kw={"autocomplete": "address-line2"})
     city = _text("City", lengths.CITY, render_kw={"autocomplete": "address-level2"})
     region = region_field()
     region_other = other_region_field()

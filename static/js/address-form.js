@@ -13,6 +13,7 @@
     const otherField = other.closest(".field");
     const label = regionField.querySelector("label");
     const hint = document.getElementById(region.id + "-hint");
+    const otherHint = document.getElementById(other.id + "-hint");
     const labels = JSON.parse(region.dataset.labels || "{}");
     const groups = Array.from(region.querySelectorAll("optgroup"));
     const original = { label: label.textContent, hint: hint ? hint.textContent : "" };
@@ -38,6 +39,11 @@
       }
     }
 
+    // The county field's hint only tells it from the list, and from now on only one of them shows.
+    if (otherHint) {
+      otherHint.textContent = "";
+      otherHint.hidden = true;
+    }
     country.addEventListener("change", () => update(true));
     update(false);
   }
