@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from werkzeug.wsgi import ClosingIterator
 
 from shop.extensions import db
-from shop.models import Category, Product, WishlistItem
+from shop.models import Category, Product, SavedItem, WishlistItem
 from shop.services.demo import seed_demo
 from shop.services.mail import outbox_sender
 from tests.browser.actions import follow, log_in
@@ -162,7 +162,8 @@ def storefront(tmp_path_factory, postgres_engine, smtp_server):
 
 
 def seed_storefront() -> dict:
-    """Load the demo catalogue, a shopper with an address, a wishlist and a paid order, and the owner."""
+    """Load the demo catalogue, a shopper with an address, a wishlist, an item saved for later and a paid
+    order, and the owner."""
     seed_demo(STOREFRONT_PRODUCTS)
     product = showcase_tee()
     tees = product.category
@@ -171,11 +172,11 @@ def seed_storefront() -> dict:
     make_address(shopper, full_name="Sam Shopper", line1="1 SW Main St", city="Portland", region="OR",
                  postal_code="97201", country="US", is_default=True)
     db.session.add(WishlistItem(user_id=shopper.id, product_id=product.id))
+    db.session.add(SavedItem(user_id=shopper.id, variant_id=in_stock[2].id))
     order = make_order(shopper, in_stock[0], quantity=2, status="paid", payment_status="paid")
     make_user(OWNER_EMAIL, name="Olive Owner", is_admin=True)
     return {
-        "category": tees.parent.slug, "subcategory": tees.slug, "subcategory_name": tees.name,
-        "product": product.slug, "product_id": product.id, "product_name": product.name,
+        "category": tees.parent.slug, "subcategory": tees.slug, "product": product.slug, "product_id": product.id,
         "variants": [variant.id for variant in in_stock], "search": product.name.split()[-1],
         "order_number": order.number, "order_id": order.id,
     }
@@ -191,7 +192,7 @@ def showcase_tee() -> Product:
 @pytest.fixture(scope="module")
 def visitors(browser, storefront):
     """Module-long browser contexts, by who visits: a newcomer, a guest with two lines in the cart,
-    the logged-in shopper and the logged-in owner. Each test opens its own tab in one of them."""
+    the logged-in shopper with one and the logged-in owner. Each test opens its own tab in one of them."""
     contexts = {who: browser.new_context() for who in ("newcomer", "guest", "shopper", "owner")}
     for context in contexts.values():
         context.set_default_timeout(10_000)
@@ -203,6 +204,9 @@ def visitors(browser, storefront):
     for who, email in (("shopper", SHOPPER_EMAIL), ("owner", OWNER_EMAIL)):
         tab = contexts[who].new_page()
         log_in(tab, f"{storefront.url}/auth/login", email, DEFAULT_PASSWORD)
+        if who == "shopper":
+            tab.goto(f"{storefront.url}/products/{storefront.product}?variant={storefront.variants[1]}")
+            follow(tab.get_by_role("button", name="Add to cart"))
         tab.close()
     yield contexts
     for context in contexts.values():

@@ -39,6 +39,8 @@ STOREFRONT = [
     Visit("reset-request", "newcomer", "/auth/reset"),
 ]
 ACCOUNT = [
+    # A logged-in shopper's cart offers Save for later, and lists what was saved.
+    Visit("cart-shopper", "shopper", "/cart"),
     Visit("account", "shopper", "/account"),
     Visit("addresses", "shopper", "/account/addresses"),
     Visit("address-form", "shopper", "/account/addresses/new"),
