@@ -5,6 +5,7 @@ Flags are compared with "= true", not "IS true": Postgres can serve only the for
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from shop.extensions import db
@@ -53,13 +54,21 @@ class Page:
 
 def top_categories() -> list[Category]:
     """Return the active top-level categories for navigation (an inactive one hides everything under it)."""
-    return list(
-        db.session.scalars(
-            sa.select(Category)
-            .where(Category.parent_id.is_(None), Category.is_active == sa.true())
-            .order_by(Category.position, Category.name)
-        )
-    )
+    return [category for category in all_categories() if category.parent_id is None and category.is_active]
+
+
+def all_categories() -> list[Category]:
+    """Return every category in sibling order, read once per request.
+
+    The header's menu, the home page's tiles, the breadcrumbs and the category page all need the
+    tree; a shop has tens of categories, so one read serves them all.
+    """
+    if has_request_context() and "catalog_categories" in g:
+        return g.catalog_categories
+    categories = list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.name, Category.id)))
+    if has_request_context():
+        g.catalog_categories = categories
+    return categories
 
 
 @dataclass
@@ -71,13 +80,12 @@ class CategoryTile:
 
 
 def category_tiles() -> list[CategoryTile]:
-    """Return the visible top-level categories, each with a product photo from its branch, in two queries.
+    """Return the visible top-level categories, each with a product photo from its branch.
 
     A category's own picture wins; else the photo of its most recent featured (else newest) product,
     looking in the category itself first and then down its branch.
     """
-    visible = [c for c in db.session.scalars(sa.select(Category).order_by(Category.position, Category.name))
-               if c.is_active]
+    visible = [category for category in all_categories() if category.is_active]
     tops = [category for category in visible if category.parent_id is None]
     branches = {top.id: _descendant_ids(top.id, visible) for top in tops if not top.image_key}
     pictures = _category_pictures([category_id for branch in branches.values() for category_id in branch])
@@ -137,12 +145,12 @@ class CategoryFamily:
 
 
 def category_family(slug: str) -> CategoryFamily | None:
-    """Return a category shoppers may see with its ancestors, children and subtree, from one query.
+    """Return a category shoppers may see with its ancestors, children and subtree, from the category tree.
 
     A category that is inactive, or under an inactive one, is hidden (None); so are the inactive
     branches below a visible one, and their products.
     """
-    categories = list(db.session.scalars(sa.select(Category)))
+    categories = all_categories()
     by_id = {category.id: category for category in categories}
     category = next((c for c in categories if c.slug == slug), None)
     if category is None:
@@ -345,11 +353,11 @@ class Crumb:
 
 
 def category_trail(category_id: int) -> list[Crumb]:
-    """Return the path from the top-level category down to the given one, from one query.
+    """Return the path from the top-level category down to the given one, from the category tree.
 
     A category whose own or an ancestor's page is hidden (inactive) is named but not linked.
     """
-    by_id = {category.id: category for category in db.session.scalars(sa.select(Category))}
+    by_id = {category.id: category for category in all_categories()}
     path: list[Category] = []
     current = by_id.get(category_id)
     while current is not None and current not in path:

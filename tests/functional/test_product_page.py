@@ -159,7 +159,7 @@ def test_the_page_runs_the_same_queries_for_a_small_or_large_product(client, cou
         with count_queries() as statements:
             assert client.get(url).status_code == 200
         counts.append(len(statements))
-    assert counts[0] == counts[1] <= 8  # the eighth: every category, for the breadcrumb's full path
+    assert counts[0] == counts[1] <= 7
 
 
 def test_the_wishlist_offers_only_active_variants(client, user):
