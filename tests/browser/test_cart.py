@@ -56,7 +56,7 @@ def test_shopper_fills_the_cart_and_finds_saved_items_on_another_browser(live_ur
     assert "Removed Alpine Tent (3P) from your cart." in page.content()
     assert page.get_by_test_id("cart-line").count() == 2
 
-    follow(page.get_by_role("button", name="Save Alpine Tent (2P) for later"))
+    follow(page.get_by_role("button", name="Save for later: Alpine Tent (2P)"))
     assert "Saved Alpine Tent (2P) for later." in page.content()
     assert page.get_by_test_id("cart-line").count() == 1
     assert page.get_by_test_id("saved-line").count() == 1
@@ -71,7 +71,7 @@ def test_shopper_fills_the_cart_and_finds_saved_items_on_another_browser(live_ur
         assert "Camp Mug" in second.get_by_test_id("cart-line").inner_text()
         saved = second.get_by_test_id("saved-line")
         assert saved.count() == 1 and "Alpine Tent" in saved.inner_text()
-        follow(second.get_by_role("button", name="Move Alpine Tent (2P) to cart"))
+        follow(second.get_by_role("button", name="Move to cart: Alpine Tent (2P)"))
         assert "Moved Alpine Tent (2P) to your cart." in second.content()
         assert second.get_by_test_id("cart-line").count() == 2
         assert second.get_by_test_id("cart-count").inner_text() == "5"
