@@ -1,12 +1,12 @@
-"""Every storefront and account page fits a 390 px phone and a 1280 px desktop: nothing scrolls
-sideways, and every button and link a shopper can see can be clicked (no other element covers it).
+"""Every storefront, account and admin page fits a 390 px phone and a 1280 px desktop: nothing
+scrolls sideways, and every button and link one can see can be clicked (no other element covers it).
 
 Home, category, product, cart and checkout are photographed at both widths into the artifacts
 folder (tests/browser/artifacts, or $SHOP_TEST_ARTIFACTS) for a person to look at.
 """
 import pytest
 
-from tests.browser.site_map import ACCOUNT, FOOTER, STOREFRONT, WIDTHS, open_visit
+from tests.browser.site_map import ACCOUNT, ADMIN, FOOTER, STOREFRONT, WIDTHS, open_visit
 
 pytestmark = pytest.mark.browser
 
@@ -75,7 +75,7 @@ PICTURES_LOADED = """() => Promise.race([
 
 
 @pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("visit", STOREFRONT + ACCOUNT + FOOTER, ids=lambda visit: visit.name)
+@pytest.mark.parametrize("visit", STOREFRONT + ACCOUNT + FOOTER + ADMIN, ids=lambda visit: visit.name)
 def test_page_fits_the_screen_and_every_control_can_be_clicked(visitors, storefront, visit, width, artifacts):
     tab = open_visit(visitors, storefront, visit, WIDTHS[width])
     try:
