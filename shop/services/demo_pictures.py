@@ -138,9 +138,9 @@ def _jacket(pen: Pen, style: str) -> None:
         quilting = pen.on("shade")
         for y in (176, 236, 296, 356, 416):
             quilting.line([(180, y), (420, y)], 5)
-        for y in (236, 316, 396):
-            reach = (y - 236) // 10
-            quilting.line([(116 - reach, y), (166, y - 12)], 5).line([(434, y - 12), (484 + reach, y)], 5)
+        # Across each sleeve, from its outer edge to its inner one (the sleeves widen downwards).
+        for outer, inner, y in ((130, 178, 236), (110, 158, 316), (97, 144, 396)):
+            quilting.line([(outer, y), (inner, y - 6)], 5).line([(SIZE - inner, y - 6), (SIZE - outer, y)], 5)
     elif style == "field":
         pockets = pen.on("shade")
         for left, top in ((200, 200), (320, 200), (196, 340), (324, 340)):

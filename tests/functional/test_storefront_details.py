@@ -72,11 +72,26 @@ def test_the_home_page_has_a_hero_with_a_call_to_action_and_a_picture_on_every_c
 
     tiles = between(page, '<ul class="category-tiles">', "</ul>")
     clothing = between(tiles, f'href="/categories/{shelves["clothing"].slug}"', "</a>")
-    # Clothing holds no product itself: its tile shows the featured tee two levels down.
-    assert file_of(photos(shelves["navy"])[0]) in clothing and 'alt=""' in clothing
+    # Clothing holds no product itself: its tile shows the newest tee, two levels down.
+    assert file_of(photos(shelves["plain"])[0]) in clothing and 'alt=""' in clothing
     assert ">Clothing</span>" in clothing
     garden = between(tiles, f'href="/categories/{shelves["garden"].slug}"', "</a>")
     assert "<img" not in garden and 'class="tile-placeholder"' in garden
+
+
+def test_a_tile_skips_products_without_photos_and_hidden_ones(client, shelves):
+    make_product("Hidden Tee", category=shelves["tees"], images=2, is_active=False)
+    make_product("Unphotographed Tee", category=shelves["tees"], images=0)
+    shelves["tops"].is_active = False
+    db.session.commit()
+    tiles = between(client.get("/").get_data(as_text=True), '<ul class="category-tiles">', "</ul>")
+    # Tops is hidden, and with it T-shirts: Clothing has nothing left to show.
+    assert 'class="tile-placeholder"' in between(tiles, f'/categories/{shelves["clothing"].slug}"', "</a>")
+
+    shelves["tops"].is_active = True
+    db.session.commit()
+    tiles = between(client.get("/").get_data(as_text=True), '<ul class="category-tiles">', "</ul>")
+    assert file_of(photos(shelves["plain"])[0]) in between(tiles, f'/categories/{shelves["clothing"].slug}"', "</a>")
 
 
 def test_a_category_with_a_picture_of_its_own_shows_that_on_its_tile(client, shelves):
