@@ -172,11 +172,13 @@ class World:
     def valid_bodies(self) -> dict[str, dict]:
         """Return a form body each key route accepts, to corrupt one field at a time."""
         address = {"full_name": "Sam Shopper", "line1": "1 High Street", "line2": "", "city": "Bristol",
-                   "postal_code": "BS1 4DJ", "country": "GB", "phone": "0117 123", "is_default": "y"}
+                   "region": "", "region_other": "Avon", "postal_code": "BS1 4DJ", "country": "GB",
+                   "phone": "0117 123", "is_default": "y"}
         return {
             "checkout.start": {"email": "sam@example.com", "name": "Sam Shopper", "line1": "1 High Street",
-                               "line2": "", "city": "Bristol", "postal_code": "BS1 4DJ", "country": "GB",
-                               "phone": "", "shipping_method": str(self.shipping_method_id), "coupon": "SAVE10",
+                               "line2": "", "city": "Bristol", "region": "", "region_other": "Avon",
+                               "postal_code": "BS1 4DJ", "country": "GB", "phone": "",
+                               "shipping_method": str(self.shipping_method_id), "coupon": "SAVE10",
                                "place": "Place order and pay"},
             "account.add_address": address,
             "account.edit_address": address,
