@@ -20,6 +20,7 @@ CHECKED = STOREFRONT + ACCOUNT + FOOTER + ADMIN
 
 @pytest.fixture(scope="module")
 def axe_source() -> str:
+    """Return axe-core's script; a missing install fails the tests rather than skipping them."""
     assert AXE.exists(), f"{AXE} is missing: run `make test`, or `npm ci` in tests/browser"
     return AXE.read_text(encoding="utf-8")
 
