@@ -36,7 +36,21 @@ AXE := tests/browser/node_modules/axe-core/axe.min.js
 LIGHTHOUSE := bench/lighthouse/node_modules/.bin/lighthouse
 NPM_MISSING := npm is missing: install Node.js and npm (Debian: apt-get install npm), then run make again
 
-test: $(AXE) lint
+# Debian's Chromium and npm for the browser tests: installed with apt when make runs as root,
+# otherwise make stops at once with the one command to run.
+.PHONY: browser-tools
+browser-tools:
+	@missing=""; [ -x /usr/bin/chromium ] || missing="chromium"; command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing$$missing with apt-get"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else \
+			echo "The browser tests need$$missing: run  sudo apt-get install -y$$missing  then make test again"; exit 1; \
+		fi; \
+	fi
+
+test: browser-tools $(AXE) lint
 	@echo "== tests on SQLite =="
 	TEST_DATABASE_URL= $(PYTHON) -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
@@ -44,8 +58,7 @@ test: $(AXE) lint
 		$(PYTHON) -m pytest; \
 	fi
 
-$(AXE): tests/browser/package.json tests/browser/package-lock.json
-	@command -v npm >/dev/null || { echo "$(NPM_MISSING)"; exit 1; }
+$(AXE): tests/browser/package.json tests/browser/package-lock.json | browser-tools
 	cd tests/browser && npm ci --no-audit --no-fund
 	touch $@
 
