@@ -56,19 +56,21 @@ def start():
     # Only placing checks the details: recomputing the summary of a half-filled form is no mistake.
     valid = bool(form.place.data) and form.validate_on_submit()
     quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data, methods)
-    coupon_error = quote.coupon_error
+    if quote.coupon_error:
+        # A coupon the shop refused is the coupon field's error, shown beside it and in the error summary.
+        form.coupon.errors = [*form.coupon.errors, quote.coupon_error]
     minimum_error = below_minimum_message(quote.total_cents, minimum_total_cents(), quote.currency)
     if quote.unavailable or not quote.lines:
         flash("Some items in your cart are no longer available. Please review your cart.", "warning")
         return redirect(url_for("cart.view"))
     if not methods:
         flash("Checkout is closed: no shipping method is available right now.", "error")
-    elif valid and form.place.data and not coupon_error and not minimum_error:
+    elif valid and not quote.coupon_error and not minimum_error:
         if submitted_token:
             return _place(cart, form)
         flash("Please check your details and press “Place order and pay” again.", "info")
     return render_template("checkout/start.html", form=form, quote=quote, methods=methods,
-                           coupon_error=coupon_error, minimum_error=minimum_error, test_mode=payments.is_test_mode())
+                           minimum_error=minimum_error, test_mode=payments.is_test_mode())
 
 
 def _prefill(form: CheckoutForm, methods) -> None:

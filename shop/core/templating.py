@@ -2,7 +2,7 @@
 from flask import Flask, current_app, has_request_context, session
 from sqlalchemy.exc import SQLAlchemyError
 
-from shop.checkout.countries import country_name
+from shop.checkout.countries import country_name, format_address_lines, region_name
 from shop.extensions import db
 from shop.models import MONEY_TAKEN, Order, OrderStatus, PaymentStatus
 from shop.money import format_money
@@ -26,10 +26,18 @@ def order_status_label(order: Order) -> str:
     return label
 
 
+def ship_address_lines(order: Order) -> list[str]:
+    """Return the lines of the address an order goes to, as the destination's post writes them."""
+    return format_address_lines(order.ship_name, order.ship_line1, order.ship_line2, order.ship_city,
+                                order.ship_region, order.ship_postal_code, order.ship_country)
+
+
 def register(app: Flask) -> None:
     """Add the money, order-status and markdown filters, the status enums, country names, header and footer values."""
+    # Order pages, invoices and emails print addresses the same way.
     app.jinja_env.globals.update(OrderStatus=OrderStatus, PaymentStatus=PaymentStatus, MONEY_TAKEN=MONEY_TAKEN,
-                                 country_name=country_name)
+                                 country_name=country_name, region_name=region_name,
+                                 format_address_lines=format_address_lines, ship_address_lines=ship_address_lines)
     app.add_template_filter(order_status_label, "order_status")
     app.add_template_filter(render_markdown, "markdown")
 

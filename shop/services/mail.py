@@ -29,12 +29,9 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     The caller commits; nothing is sent until then. Queued during a request, the email goes out
     from the background sender once the response has been sent.
     """
-    config = current_app.config
-    context.setdefault("shop_name", config["SHOP_NAME"])
-    # The branded header and footer every email carries (templates/email/_layout.*).
+    context.setdefault("shop_name", current_app.config["SHOP_NAME"])
+    # The branded header links home; the footer's contact details come from the templates' shop context.
     context.setdefault("shop_url", external_url("catalog.home"))
-    context.setdefault("contact_email", config.get("CONTACT_EMAIL") or "")
-    context.setdefault("shop_postal_address", config.get("ADDRESS") or "")
     email = OutboxEmail(
         recipient=recipient,
         subject=subject,
