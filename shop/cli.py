@@ -15,6 +15,17 @@ def seed_demo_command(products: int) -> None:
     click.echo(summary)
 
 
+@shop_group.command("reindex")
+def reindex_command() -> None:
+    """Rebuild the search index, the filters' data and the spelling vocabulary from the catalogue."""
+    from shop.database import write_transaction
+    from shop.services import search_index
+
+    with write_transaction():
+        count = search_index.rebuild()
+    click.echo(f"Search index rebuilt: {count} products.")
+
+
 @shop_group.command("create-admin")
 @click.argument("email")
 @click.option("--name", default="Admin", show_default=True)

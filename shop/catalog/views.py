@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from shop.catalog import bp
+from shop.catalog import bp, reviews, suggestions
 from shop.core.params import page_number
 from shop.models import ProductImage, ProductOption, ProductVariant
 from shop.services import catalog as queries
@@ -78,6 +78,7 @@ def product(slug: str):
         trail=queries.category_trail(item.category_id), wishlist_entry=wishlist_entry,
         picker=variant_picker(item.options, variants, selected),
         meta_description=item.meta_description or first_sentence(item.description),
+        **reviews.product_page_context(item), **suggestions.product_page_context(item),
     )
 
 

@@ -33,6 +33,8 @@ from shop.models.order import (
 )
 from shop.models.outbox import OutboxEmail
 from shop.models.payment import PaymentEvent
+from shop.models.review import Review
+from shop.models.search import ProductFacetValue, ProductSearch, SearchWord
 from shop.models.user import Address, User, UserSession
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "OrderItem", "OrderStatus",
     "OutboxEmail", "PaymentEvent", "PaymentStatus", "Product", "ProductImage",
     "ProductOption", "ProductOptionValue", "ProductSlugRedirect", "ProductSpecification", "ProductVariant",
-    "CartLine", "SavedItem", "ShippingMethod", "StockMovement", "StockReason", "TaxRate", "User", "UserSession",
+    "CartLine", "ProductFacetValue", "ProductSearch", "Review", "SavedItem", "SearchWord",
+    "ShippingMethod", "StockMovement", "StockReason", "TaxRate", "User", "UserSession",
     "WishlistItem",
 ]

@@ -43,3 +43,6 @@ STOCK_REASON = 40
 CARRIER = 60
 TRACKING_NUMBER = 80
 URL = 500
+REVIEW_TITLE = 120
+REVIEW_BODY = 5000  # a review's text, checked by the form and the service (stored as Text)
+SEARCH_WORD = 60

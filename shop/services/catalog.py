@@ -9,7 +9,15 @@ from flask import g, has_request_context
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from shop.extensions import db
-from shop.models import Category, Product, ProductImage, ProductOption, ProductSlugRedirect, ProductVariant
+from shop.models import (
+    Category,
+    Product,
+    ProductImage,
+    ProductOption,
+    ProductSearch,
+    ProductSlugRedirect,
+    ProductVariant,
+)
 
 SORTS = {
     "newest": "Newest",
@@ -30,6 +38,13 @@ class ProductCard:
     in_stock: bool
     image: ProductImage | None
     hover_image: ProductImage | None  # the second photo, shown while the pointer is over the card
+    rating_count: int = 0  # visible reviews
+    rating_total: int = 0  # their stars added up
+
+    @property
+    def rating_average(self) -> float | None:
+        """Return the average stars for display (never for money or sorting), or None without reviews."""
+        return self.rating_total / self.rating_count if self.rating_count else None
 
 
 @dataclass
@@ -222,7 +237,10 @@ def _cards(products: list[Product]) -> list[ProductCard]:
                 sa.func.min(ProductVariant.price_cents).label("min_price"),
                 sa.func.max(ProductVariant.compare_at_cents).label("compare_at"),
                 sa.func.max(ProductVariant.stock).label("max_stock"),
+                sa.func.max(ProductSearch.rating_count).label("rating_count"),
+                sa.func.max(ProductSearch.rating_total).label("rating_total"),
             )
+            .outerjoin(ProductSearch, ProductSearch.product_id == ProductVariant.product_id)
             .where(ProductVariant.product_id.in_(ids), ProductVariant.is_active == sa.true())
             .group_by(ProductVariant.product_id)
         )
@@ -241,6 +259,8 @@ def _cards(products: list[Product]) -> list[ProductCard]:
                 in_stock=(row.max_stock or 0) > 0,
                 image=next(iter(images.get(product.id, [])), None),
                 hover_image=next(iter(images.get(product.id, [])[1:]), None),
+                rating_count=row.rating_count or 0,
+                rating_total=row.rating_total or 0,
             )
         )
     return cards

@@ -39,7 +39,7 @@ from shop.models import (
 from shop.models.base import now_utc
 from shop.models.catalog import MAX_OPTIONS
 from shop.money import minor_units_per_major, parse_money
-from shop.services import NotFound, ShopError
+from shop.services import NotFound, ShopError, search_index
 from shop.services.catalog_admin import MAX_COMBINATIONS, MAX_VALUES_PER_OPTION
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
 from shop.text import storable
@@ -843,6 +843,7 @@ def _write(changes: list[_ProductChange], catalogue: _Catalogue, actor: User) ->
         db.session.execute(sa.update(ProductOption), renames)
     _write_options(changes, created)
     _write_variants(changes, actor, now)
+    search_index.mark_products(change.product_id for change in changes)
     records += [_update_record(change, actor) for change in changes if change.existing is not None and (
         change.changed or change.renamed_options or change.new_variants or change.variant_changes)]
     return records

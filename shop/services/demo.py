@@ -21,7 +21,7 @@ from shop.models import (
     ShippingMethod,
 )
 from shop.models.base import now_utc
-from shop.services import demo_pictures
+from shop.services import demo_pictures, search_index
 
 CATEGORY_TREE = {
     "Clothing": ["T-shirts", "Sweaters", "Jackets"],
@@ -145,6 +145,7 @@ def _load_demo_catalogue(product_count: int) -> str:
                 })
         db.session.execute(sa.insert(ProductVariant), variant_rows)
         _insert_options(option_rows)
+        search_index.mark_products(product_id for product_id, _ in ids)
         created += len(batch)
     return f"Demo catalogue ready: {created} products added, {len(existing)} already there."
 

@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 from shop.database import rows_changed, write_transaction
 from shop.extensions import db
 from shop.models import Brand, Category, Product, User, lengths
-from shop.services import NotFound, ShopError, audit, images
+from shop.services import NotFound, ShopError, audit, images, search_index
 from shop.services.catalog import Page
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
 from shop.text import storable
@@ -416,6 +416,7 @@ def delete_brand(actor: User, brand_id: int) -> tuple[str, int]:
         if brand is None:
             raise NotFound()
         # The foreign key would set NULL by itself; doing it here counts the products for the message.
+        search_index.mark_products(db.session.scalars(sa.select(Product.id).where(Product.brand_id == brand_id)))
         detached = rows_changed(sa.update(Product).where(Product.brand_id == brand_id).values(brand_id=None))
         name, key = brand.name, brand.logo_key
         changes: dict = {field: [value, None] for field, value in _brand_state(brand).items()}

@@ -8,6 +8,7 @@ from flask_migrate import upgrade
 
 from shop import ROOT, create_app
 from shop.extensions import db
+from shop.models.search import include_in_schema_comparison
 from tests.conftest import POSTGRES_URL
 
 
@@ -23,7 +24,8 @@ def _fresh_database_url(tmp_path) -> str:
         connection.exec_driver_sql("DROP SCHEMA IF EXISTS migration_check CASCADE")
         connection.exec_driver_sql("CREATE SCHEMA migration_check")
     engine.dispose()
-    return url + ("&" if "?" in url else "?") + "options=-csearch_path%3Dmigration_check"
+    # public stays on the path for pg_trgm's operators: the extension lives there, once per database.
+    return url + ("&" if "?" in url else "?") + "options=-csearch_path%3Dmigration_check,public"
 
 
 def test_upgrade_from_empty_matches_the_models(tmp_path, monkeypatch):
@@ -32,7 +34,8 @@ def test_upgrade_from_empty_matches_the_models(tmp_path, monkeypatch):
     with app.app_context():
         upgrade(directory=os.path.join(ROOT, "migrations"))
         with db.engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_in_schema_comparison})
             differences = compare_metadata(context, db.metadata)
             tables = set(sa.inspect(connection).get_table_names())
         db.engine.dispose()
