@@ -112,9 +112,11 @@ def register_blueprints(app: Flask) -> None:
     from shop.core import bp as core_bp
     from shop.core.converters import IdConverter
     from shop.pages import bp as pages_bp
+    from shop.seo import bp as seo_bp
 
     app.url_map.converters["id"] = IdConverter
-    for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp, pages_bp):
+    for blueprint in (core_bp, catalog_bp, auth_bp, account_bp, cart_bp, checkout_bp, admin_bp, pages_bp,
+                      seo_bp):
         app.register_blueprint(blueprint)
 
 

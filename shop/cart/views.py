@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from shop.cart import bp
 from shop.cart.forms import AddToCartForm, LineForm, UpdateQuantityForm, WishlistAddForm
+from shop.catalog import suggestions
 from shop.core.outcomes import flash_refusals
 from shop.core.redirects import safe_local_path
 from shop.services import cart as cart_service
@@ -48,7 +49,8 @@ def view():
     """Show the cart reconciled with today's prices and stock, and the saved-for-later list."""
     cart = cart_service.load_cart(session)
     saved = lists.saved_items(current_user.id) if current_user.is_authenticated else []
-    return render_template("cart/cart.html", cart=cart, saved=saved, max_quantity=cart_service.MAX_QUANTITY)
+    return render_template("cart/cart.html", cart=cart, saved=saved, max_quantity=cart_service.MAX_QUANTITY,
+                           recently_viewed_cards=suggestions.recently_viewed_cards())
 
 
 @bp.post("/cart/add")

@@ -1,0 +1,35 @@
+"""The sitemap (one file, or an index of files past SITEMAP_LIMIT URLs) and robots.txt."""
+from flask import Response, abort, render_template, request, stream_template
+
+from shop.seo import bp
+from shop.services import seo
+
+XML = "application/xml"
+
+
+@bp.get("/sitemap.xml")
+def sitemap():
+    """List every page worth indexing, or, past the limit of one file, the sitemap files that do."""
+    pages = seo.sitemap_page_count(seo.sitemap_size())
+    if pages == 1:
+        return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(1)), mimetype=XML)
+    build = seo.url_builder()
+    files = [build("seo.sitemap_page", number=number) for number in range(1, pages + 1)]
+    return Response(render_template("seo/sitemap_index.xml", files=files), mimetype=XML)
+
+
+@bp.get("/sitemap-<id:number>.xml")
+def sitemap_page(number: int):
+    """List one file's share of the pages worth indexing; there are none while one file holds them all."""
+    pages = seo.sitemap_page_count(seo.sitemap_size())
+    if pages == 1 or number > pages:
+        abort(404)
+    return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(number)), mimetype=XML)
+
+
+@bp.get("/robots.txt")
+def robots():
+    """Keep crawlers out of private pages and search results, and point them at the sitemap."""
+    body = render_template("seo/robots.txt", root=request.script_root, disallowed=seo.disallowed_paths(),
+                           sitemap=seo.absolute_url("seo.sitemap"))
+    return Response(body, mimetype="text/plain")
