@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_RESET_LIMIT": "5 per hour",
     # Registrations per client address: bounds both bulk sign-ups and probing which emails have accounts.
     "REGISTER_LIMIT": "10 per hour",
+    "REVIEW_LIMIT": "10 per hour",  # reviews written or edited per shopper
     # Orders placed per client address and per email: each unpaid order holds stock for a while.
     "CHECKOUT_LIMIT_PER_IP": "10 per minute; 30 per hour",
     "CHECKOUT_LIMIT_PER_EMAIL": "5 per minute; 15 per hour",
