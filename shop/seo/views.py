@@ -14,17 +14,17 @@ def sitemap():
     if pages == 1:
         return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(1)), mimetype=XML)
     build = seo.url_builder()
-    files = [build("seo.sitemap_page", number=number) for number in range(1, pages + 1)]
+    files = [build("seo.sitemap_page", file_number=number) for number in range(1, pages + 1)]
     return Response(render_template("seo/sitemap_index.xml", files=files), mimetype=XML)
 
 
-@bp.get("/sitemap-<id:number>.xml")
-def sitemap_page(number: int):
+@bp.get("/sitemap-<id:file_number>.xml")
+def sitemap_page(file_number: int):
     """List one file's share of the pages worth indexing; there are none while one file holds them all."""
     pages = seo.sitemap_page_count(seo.sitemap_size())
-    if pages == 1 or number > pages:
+    if pages == 1 or file_number > pages:
         abort(404)
-    return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(number)), mimetype=XML)
+    return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(file_number)), mimetype=XML)
 
 
 @bp.get("/robots.txt")
