@@ -13,6 +13,7 @@ from shop.admin import (  # noqa: E402,F401
     order_documents,
     orders,
     products,
+    reviews,
     transfer,
     views,
 )

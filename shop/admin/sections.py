@@ -19,6 +19,7 @@ SECTIONS = (
     Section("categories", "Categories", "admin.categories", ("categories",)),
     Section("brands", "Brands", "admin.brands", ("brands",)),
     Section("inventory", "Inventory", "admin.inventory", ("inventory",)),
+    Section("reviews", "Reviews", "admin.reviews", ("reviews",)),
     Section("transfer", "Import/Export", "admin.catalogue_transfer", ("transfer",)),
 )
 
