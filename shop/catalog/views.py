@@ -5,16 +5,10 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from shop.catalog import bp, reviews, suggestions
-from shop.core.params import page_number
 from shop.models import ProductImage, ProductOption, ProductVariant
 from shop.services import catalog as queries
-from shop.services import lists
+from shop.services import discovery, lists
 from shop.services.rich_text import first_sentence
-
-
-def _sort_arg() -> str:
-    sort = request.args.get("sort", queries.DEFAULT_SORT)
-    return sort if sort in queries.SORTS else queries.DEFAULT_SORT
 
 
 @bp.get("/")
@@ -25,29 +19,25 @@ def home():
 
 @bp.get("/categories/<slug>")
 def category(slug: str):
-    """List the products of a category and its subcategories."""
+    """List the products of a category and its subcategories, narrowed by the filters in the query string."""
     family = queries.category_family(slug)
     if family is None:
         abort(404)
-    sort = _sort_arg()
-    page = queries.category_products(
-        family.subtree_ids, sort, page_number(), current_app.config["PRODUCTS_PER_PAGE"]
-    )
-    return render_template(
-        "catalog/category.html", family=family, page=page, sort=sort, sorts=queries.SORTS
-    )
+    criteria = discovery.criteria_from_args(request.args, family=family)
+    found = discovery.listing(criteria, current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template("catalog/category.html", family=family, listing=found, page=found.page,
+                           sort=criteria.sort, sorts=criteria.sorts)
 
 
 @bp.get("/search")
 def search():
-    """Search active products by name."""
-    # Postgres cannot compare text holding a NUL, and no product name has one.
-    term = request.args.get("q", "").replace("\x00", "").strip()[:100]
-    sort = _sort_arg()
-    page = None
-    if term:
-        page = queries.search_products(term, sort, page_number(), current_app.config["PRODUCTS_PER_PAGE"])
-    return render_template("catalog/search.html", term=term, page=page, sort=sort, sorts=queries.SORTS)
+    """Search active products by what was typed, narrowed by the filters in the query string."""
+    criteria = discovery.criteria_from_args(request.args)
+    found = None
+    if criteria.q or criteria.filtered:
+        found = discovery.listing(criteria, current_app.config["PRODUCTS_PER_PAGE"])
+    return render_template("catalog/search.html", term=criteria.q, listing=found, page=found.page if found else None,
+                           sort=criteria.sort, sorts=criteria.sorts)
 
 
 @bp.get("/products/<slug>")

@@ -19,14 +19,6 @@ from shop.models import (
     ProductVariant,
 )
 
-SORTS = {
-    "newest": "Newest",
-    "price_asc": "Price: low to high",
-    "price_desc": "Price: high to low",
-    "name": "Name",
-}
-DEFAULT_SORT = "newest"
-
 
 @dataclass
 class ProductCard:
@@ -205,25 +197,6 @@ def _descendant_ids(root_id: int, categories: list[Category]) -> list[int]:
     return found
 
 
-def _min_price():
-    # Correlated and served by the (product_id, price_cents) index: one seek per product.
-    return (
-        sa.select(sa.func.min(ProductVariant.price_cents))
-        .where(ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true())
-        .correlate(Product)
-        .scalar_subquery()
-    )
-
-
-def _order_by(sort: str, min_price):
-    return {
-        "newest": (Product.created_at.desc(), Product.id.desc()),
-        "price_asc": (min_price.asc(), Product.id.asc()),
-        "price_desc": (min_price.desc(), Product.id.desc()),
-        "name": (Product.name.asc(), Product.id.asc()),
-    }[sort]
-
-
 def _cards(products: list[Product]) -> list[ProductCard]:
     """Build cards for a page of products with two more queries: prices and stock, then images."""
     ids = [product.id for product in products]
@@ -298,45 +271,9 @@ def leading_images(product_ids, count: int) -> dict[int, list[ProductImage]]:
     return leading
 
 
-def _listing(condition, sort: str, page: int, per_page: int) -> Page:
-    # Not filtered on "has a variant on sale": at 10,000 products that condition tripled the time of
-    # a category page on Postgres. A product without one (just created, or every variant switched
-    # off, which the variants page refuses) is counted here but gets no card, as before variants
-    # could be switched off.
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(Product).where(condition)) or 0
-    page = min(page, max(1, -(-total // per_page)))
-    products = list(
-        db.session.scalars(
-            sa.select(Product)
-            .where(condition)
-            .options(selectinload(Product.brand))
-            .order_by(*_order_by(sort, _min_price()))
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        )
-    )
-    return Page(items=_cards(products), page=page, per_page=per_page, total=total)
-
-
-def category_products(category_ids: list[int], sort: str, page: int, per_page: int) -> Page:
-    """Return one page of active products in the given categories as cards."""
-    condition = sa.and_(Product.category_id.in_(category_ids), Product.is_active == sa.true())
-    return _listing(condition, sort, page, per_page)
-
-
 def contains_pattern(term: str) -> str:
     """Return an ILIKE pattern matching the term anywhere, its wildcards escaped (use escape="\\")."""
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def search_products(term: str, sort: str, page: int, per_page: int) -> Page:
-    """Return one page of active products whose name matches the term.
-
-    Names only: scanning descriptions made search several times slower on Postgres at 10,000
-    products, and shoppers search for what a product is called.
-    """
-    condition = sa.and_(Product.is_active == sa.true(), Product.name.ilike(contains_pattern(term), escape="\\"))
-    return _listing(condition, sort, page, per_page)
 
 
 def featured_products(limit: int = 8) -> list[ProductCard]:
