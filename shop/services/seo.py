@@ -250,7 +250,7 @@ def _category_lastmods(categories: list[Category]) -> dict[int, datetime]:
         .join(ProductSearch, ProductSearch.product_id == Product.id)
         .where(_listed_products())
         .group_by(Product.category_id)
-    ).tuples().all())
+    ).all())
     by_id = {category.id: category for category in all_categories()}
     lastmods: dict[int, datetime] = {}
     for category_id, changed in newest.items():
@@ -313,7 +313,7 @@ def sitemap_entries(page: int) -> list[SitemapEntry]:
         .order_by(Product.id)
         .offset(max(0, start - fixed_count))
         .limit(wanted)
-    ).tuples()
+    )
     return entries + [SitemapEntry(build("catalog.product", slug=slug), updated_at) for slug, updated_at in rows]
 
 
