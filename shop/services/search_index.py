@@ -37,6 +37,7 @@ BATCH = 500
 _STALE = "search_index_stale"
 _WORD = re.compile(r"[^\W_]+")
 MIN_WORD_LENGTH = 3  # shorter words are never worth a spelling suggestion
+WORD_JOINERS = "-./_:@"
 
 
 @dataclass
@@ -236,8 +237,11 @@ def _refresh_batch(session: Session, ids: list[int], tree, brands: dict[int, str
 def weighted_document():
     """Return the Postgres expression of a row's tsvector: name weighs most, then keywords, then description."""
     def weighted(column, weight: str):
+        # Postgres's parser reads "TEE-10" as the word tee and the number -10, and "2.5" or "a/b" as one token;
+        # as spaces these split into the words a search sends (and FTS5 indexes), so "tee 10" finds TEE-10.
+        words = sa.func.translate(column, WORD_JOINERS, " " * len(WORD_JOINERS))
         # Literals, not parameters: Postgres picks these functions by the types regconfig and "char".
-        vector = sa.func.to_tsvector(sa.literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig"), column)
+        vector = sa.func.to_tsvector(sa.literal_column(f"'{TEXT_SEARCH_CONFIG}'::regconfig"), words)
         return sa.func.setweight(vector, sa.literal_column(f"'{weight}'"))
 
     return (weighted(ProductSearch.name, "A").op("||")(weighted(ProductSearch.keywords, "B"))
