@@ -97,7 +97,10 @@ def _refresh_before_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_after_rollback(session: Session, previous_transaction) -> None:
-    session.info.pop(_STALE, None)
+    # Only the whole transaction's end: a savepoint rolled back (an order number retried, say) leaves
+    # the changes made before it to commit, and their products still to rebuild.
+    if previous_transaction.parent is None:
+        session.info.pop(_STALE, None)
 
 
 def _affected_products(session: Session, stale: _Stale) -> set[int]:
@@ -201,7 +204,7 @@ def _refresh_batch(session: Session, ids: list[int], tree, brands: dict[int, str
         brand = brands.get(product.brand_id, "") if product.brand_id else ""
         keywords = " ".join([
             brand, *category_names, *named_options.values(), *sorted({value for _, value in facets}),
-            *(variant.sku for variant in variants.get(product.id, [])), *specifications.get(product.id, []),
+            *(variant.sku for variant in active), *specifications.get(product.id, []),
         ])
         rating = ratings.get(product.id)
         search_rows.append({

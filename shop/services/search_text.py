@@ -11,7 +11,8 @@ MAX_TERM_LENGTH characters and MAX_WORDS words, so no input can make the databas
 higher rank is better: name matches outrank keyword matches (brand, category, options, SKU,
 specifications), which outrank description matches. The last word typed also matches as the start
 of a longer word ("swea" finds sweaters), ranked below exact words; both backends stem ("tees" finds
-"Tee"). A term that is a SKU (as stored, or wholly upper or lower case) ranks its product first.
+"Tee"). A term that is the SKU of a variant on sale (as stored, or wholly upper or lower case) ranks
+its product first.
 It returns None when there is nothing to search for: no word at all, or only exclusions ("-red"
 names nothing to find, so the listing shows what it shows for an empty search).
 
@@ -212,10 +213,11 @@ def _matches(query: Query, skus: list[str]) -> sa.Subquery:
     text_matches, product_id = _fts_matches(query) if _dialect() == "sqlite" else _tsvector_matches(query)
     if not skus:
         return text_matches.subquery("text_matches")
-    sku_products = sa.select(ProductVariant.product_id).where(ProductVariant.sku.in_(skus))
+    on_sale = sa.and_(ProductVariant.sku.in_(skus), ProductVariant.is_active == sa.true())
+    sku_products = sa.select(ProductVariant.product_id).where(on_sale)
     by_sku = (sa.select(ProductVariant.product_id.label("product_id"),
                         sa.cast(sa.literal(SKU_RANK), sa.Float).label("rank"))
-              .where(ProductVariant.sku.in_(skus)).distinct())
+              .where(on_sale).distinct())
     return sa.union_all(text_matches.where(product_id.not_in(sku_products)), by_sku).subquery("text_matches")
 
 
