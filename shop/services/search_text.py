@@ -29,13 +29,14 @@ it finds a listed product. Candidates share the first letter and nearly the leng
 also the trigram similarity); the closest is chosen in Python by edit distance, a swap counting one.
 
 Each call runs a constant handful of statements: matching() none on SQLite and at most two on
-Postgres (is anything found; the vocabulary when not), suggestion() two.
+Postgres (is anything found; the vocabulary when not), once per request and text; suggestion() two.
 """
 import re
 import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import g, has_request_context
 
 from shop.extensions import db
 from shop.models import Product, ProductSearch, ProductVariant, SearchWord, lengths
@@ -158,6 +159,16 @@ def words(term: str) -> list[str]:
 
 def matching(term: str | None):
     """Return a subquery (product_id, rank) of the products matching the text, or None with nothing to search."""
+    if not has_request_context():
+        return _matching(term)
+    # A page lists and counts the same search: on Postgres, decide once per request whether it needs typo tolerance.
+    remembered = g.setdefault("search_text_matches", {})
+    if term not in remembered:
+        remembered[term] = _matching(term)
+    return remembered[term]
+
+
+def _matching(term: str | None):
     query = parse(term)
     if not query:
         return None

@@ -144,6 +144,13 @@ def test_a_constant_handful_of_statements(catalogue, count_queries):
         assert matches is not None
 
 
+def test_a_page_decides_typo_tolerance_once_per_request(app, catalogue, count_queries):
+    with app.test_request_context("/search?q=hoodei"), count_queries() as statements:
+        listing, counting = search_text.matching("hoodei"), search_text.matching("hoodei")
+    assert listing is counting
+    assert len(statements) == (2 if is_postgres() else 0)
+
+
 HOSTILE = [
     '"', "'", "''", '""', "*", "-", "--", "OR", "AND", "NOT", "NEAR", "NEAR(", "NEAR/2", "(", ")", ":", "^", "+",
     "\\", "%", "_", ";", "/*", "*/", "{", "}", "[", "]", "~", "!", "!!", "&", "|", "<->", ":*", "@@", "rowid",
