@@ -257,12 +257,23 @@ def set_hidden(actor: User, review_id: int, hidden: bool) -> Moderation:
     return moderation
 
 
+_LEAVING_REVIEWERS = "reviews_of_deleted_accounts"
+
+
 @event.listens_for(Session, "before_flush")
-def _forget_ratings_of_deleted_accounts(session: Session, flush_context, instances) -> None:
+def _note_products_of_deleted_accounts(session: Session, flush_context, instances) -> None:
     # A deleted account's reviews go with it by the database's ON DELETE CASCADE, which the
-    # search hooks cannot see: mark their products so the ratings on cards drop them too.
+    # search hooks cannot see: note their products while the reviews still exist.
     deleted = [instance.id for instance in session.deleted if isinstance(instance, User)]
     if deleted:
-        search_index.mark_products(
-            session.scalars(sa.select(Review.product_id).where(Review.user_id.in_(deleted))), session
-        )
+        session.info.setdefault(_LEAVING_REVIEWERS, set()).update(
+            session.scalars(sa.select(Review.product_id).where(Review.user_id.in_(deleted))))
+
+
+@event.listens_for(Session, "after_flush")
+def _recount_products_of_deleted_accounts(session: Session, flush_context) -> None:
+    # Rebuilt here, in the flush that deleted the reviews, rather than marked for the commit: this
+    # flush may be the commit's own, which runs after the search hooks' check before the commit.
+    product_ids = session.info.pop(_LEAVING_REVIEWERS, None)
+    if product_ids:
+        search_index.refresh(product_ids, session)

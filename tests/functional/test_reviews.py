@@ -265,3 +265,18 @@ def test_the_card_on_the_category_page_shows_the_rating_after_a_review(client, u
     card = client.get(f"/categories/{shelf.slug}").get_data(as_text=True)
     line = re.search(r'<p class="rating-line">(.*?)</p>', card, re.S).group(1)
     assert re.sub(r"<[^>]+>", "", line).split() == ["★★★★★", "4.0", "out", "of", "5", "stars,", "(1", "review)"]
+
+
+def test_a_hidden_review_is_shown_only_to_its_author_with_a_note(client, user, tee):
+    buy(user, tee)
+    post_review(client, tee, title="Too honest")
+    db.session.execute(sa.update(Review).values(is_hidden=True))
+    db.session.commit()
+    page = page_of(client, tee)
+    assert "Our team has hidden your review" in page and 'value="Too honest"' in page
+    assert review_titles(page) == [] and "No reviews yet." in page
+    post_review(client, tee, title="Still honest")
+    assert reviews_of(tee)[0].is_hidden is True
+    client.post("/auth/logout")
+    page = page_of(client, tee)
+    assert "honest" not in page and 'data-testid="rating-summary"' not in page
