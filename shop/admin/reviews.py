@@ -1,4 +1,6 @@
 """Admin review pages: the list (search, filter, pages) and hiding or unhiding a review after confirmation."""
+from typing import Any
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -11,9 +13,9 @@ REVIEWS_PER_PAGE = 50
 EXCERPT = 300  # characters of a review's text shown on the confirmation page
 
 
-def _list_args() -> dict[str, str | int]:
+def _list_args() -> dict[str, Any]:
     """Return the list's search, filter and page as the query string has them, to come back to the same view."""
-    args: dict[str, str | int] = {"q": listing.search_term(), "status": listing.choice("status", ADMIN_STATUSES),
+    args: dict[str, Any] = {"q": listing.search_term(), "status": listing.choice("status", ADMIN_STATUSES),
                                   "page": listing.page()}
     return {name: value for name, value in args.items() if value and value != 1}
 
