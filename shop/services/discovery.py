@@ -326,10 +326,7 @@ def listing(criteria: Criteria, per_page: int) -> Listing:
     page_number = min(criteria.page, max(1, math.ceil(total / per_page)))
     products = _page_of_products(criteria, page_number, per_page) if total else []
     page = Page(items=catalog._cards(products), page=page_number, per_page=per_page, total=total)
-    suggestion = None
-    spell = getattr(search_text, "suggestion", None)
-    if not total and criteria.q and spell is not None:
-        suggestion = spell(criteria.q)
+    suggestion = search_text.suggestion(criteria.q) if not total and criteria.q else None
     parent = None
     if criteria.category:
         ancestors = criteria.category.ancestors
@@ -393,31 +390,15 @@ def _hidden_ids(categories: list[Category]) -> set[int]:
     return hidden
 
 
-def _candidates(criteria: Criteria, for_page: bool) -> sa.Select:
-    """Return the listed products of the text and category scope, with what every filter and sort reads.
+def _in_stock() -> sa.Exists:
+    return sa.exists().where(ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true(),
+                             ProductVariant.stock > 0)
 
-    Each option filter is a column (does the product offer one of the ticked values?) so the
-    facet counts can leave one option's filter out while applying the others.
-    """
-    in_stock = sa.exists().where(ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true(),
-                                 ProductVariant.stock > 0)
-    columns: list = [
-        Product.id, Product.brand_id, Product.category_id, ProductSearch.min_price_cents.label("price"),
-        ProductSearch.on_sale, ProductSearch.rating_count, ProductSearch.rating_total, in_stock.label("in_stock"),
-    ]
-    columns += [
-        sa.exists().where(ProductFacetValue.product_id == Product.id, ProductFacetValue.facet == name,
-                          ProductFacetValue.value.in_(values)).label(f"option_{index}")
-        for index, (name, values) in enumerate(criteria.options)
-    ]
-    text = search_text.matching(criteria.q) if criteria.q else None
-    if for_page:
-        columns += [Product.created_at, Product.name,
-                    (text.c.rank if text is not None else sa.literal_column("0")).label("rank")]
+
+def _scoped(query: sa.Select, criteria: Criteria, text) -> sa.Select:
+    """Return the query narrowed to the listed products of the search text and the category scope."""
     query = (
-        sa.select(*columns)
-        .select_from(Product)
-        .join(ProductSearch, ProductSearch.product_id == Product.id)
+        query.join(ProductSearch, ProductSearch.product_id == Product.id)
         .where(Product.is_active == sa.true(), ProductSearch.min_price_cents.is_not(None))
     )
     if text is not None:
@@ -430,81 +411,96 @@ def _candidates(criteria: Criteria, for_page: bool) -> sa.Select:
     return query
 
 
-def _filters(criteria: Criteria, candidate) -> dict[tuple[str, str], sa.ColumnElement[bool]]:
-    """Return each active filter's condition on the candidates' columns, keyed by its facet: ("option", "Colour")."""
+def _filters(criteria: Criteria, in_stock: sa.Exists) -> dict[tuple[str, str], sa.ColumnElement[bool]]:
+    """Return each active filter's condition on a product, keyed by its facet: ("brand", ""), ("option", "Colour")."""
     found: dict[tuple[str, str], sa.ColumnElement[bool]] = {}
     if criteria.brands:
-        found["brand", ""] = candidate.brand_id.in_([brand.id for brand in criteria.brands])
-    bounds = []
-    if criteria.min_price_cents is not None:
-        bounds.append(candidate.price >= criteria.min_price_cents)
-    if criteria.max_price_cents is not None:
-        bounds.append(candidate.price <= criteria.max_price_cents)
-    if bounds:
-        found["price", ""] = sa.and_(*bounds)
-    for index, (name, _) in enumerate(criteria.options):
-        found["option", name] = candidate[f"option_{index}"] == sa.true()
+        found["brand", ""] = Product.brand_id.in_([brand.id for brand in criteria.brands])
+    price = ProductSearch.min_price_cents
+    if criteria.min_price_cents is not None or criteria.max_price_cents is not None:
+        found["price", ""] = sa.and_(
+            price >= criteria.min_price_cents if criteria.min_price_cents is not None else sa.true(),
+            price <= criteria.max_price_cents if criteria.max_price_cents is not None else sa.true(),
+        )
+    for name, values in criteria.options:
+        found["option", name] = sa.exists().where(
+            ProductFacetValue.product_id == Product.id, ProductFacetValue.facet == name,
+            ProductFacetValue.value.in_(values))
     if criteria.in_stock:
-        found["in_stock", ""] = candidate.in_stock == sa.true()
+        found["in_stock", ""] = in_stock
     if criteria.min_rating:
-        found["rating", ""] = _rated_at_least(candidate, criteria.min_rating)
+        found["rating", ""] = _rated_at_least(ProductSearch.rating_count, ProductSearch.rating_total,
+                                              criteria.min_rating)
     if criteria.on_sale:
-        found["on_sale", ""] = candidate.on_sale == sa.true()
+        found["on_sale", ""] = ProductSearch.on_sale == sa.true()
     return found
 
 
-def _rated_at_least(candidate, stars: int) -> sa.ColumnElement[bool]:
+def _rated_at_least(count, total, stars: int) -> sa.ColumnElement[bool]:
     # Whole numbers only: the average is at least `stars` when the total is at least stars * count.
-    return sa.and_(candidate.rating_count > 0, candidate.rating_total >= stars * candidate.rating_count)
-
-
-def _all_but(filters: dict[tuple[str, str], sa.ColumnElement[bool]], kind: str = "") -> sa.ColumnElement[bool]:
-    """Return every filter's condition but those of one kind of facet ("brand", "option"...)."""
-    return sa.and_(sa.true(), *(condition for (filter_kind, _), condition in filters.items() if filter_kind != kind))
-
-
-def _count_where(condition) -> sa.ColumnElement[int]:
-    return sa.func.count(sa.case((condition, 1)))
+    return sa.and_(count > 0, total >= stars * count)
 
 
 def _facets(criteria: Criteria) -> tuple[Facets, int]:
     """Return the facet counts and the number of results, from one statement over the candidates.
 
-    Three groups of rows come back: per category (the results, and the counts of the in-stock,
-    on-sale and rating choices with their own filter left out), per brand and per option value.
+    A candidate is a listed product of the text and category scope; its `misses` has one bit set
+    per filter it fails. A result misses nothing, and a facet value counts the candidates that
+    miss nothing or only its own facet's filter. Three groups of rows come back: per category
+    (results, and the in-stock, on-sale, rating and price figures), per brand and per option value.
     """
-    candidates = _candidates(criteria, for_page=False).cte("candidates")
+    in_stock = _in_stock()
+    filters = _filters(criteria, in_stock)
+    bits = {key: 1 << position for position, key in enumerate(filters)}
+    misses = sum((sa.case((condition, 0), else_=bits[key]) for key, condition in filters.items()),
+                 sa.literal_column("0"))
+    text = search_text.matching(criteria.q) if criteria.q else None
+    candidates = _scoped(
+        sa.select(Product.id, Product.brand_id, Product.category_id, ProductSearch.min_price_cents.label("price"),
+                  ProductSearch.on_sale, ProductSearch.rating_count, ProductSearch.rating_total,
+                  in_stock.label("in_stock"), misses.label("misses")).select_from(Product),
+        criteria, text,
+    ).cte("candidates")
     c = candidates.c
-    filters = _filters(criteria, c)
-    every = _all_but(filters)
-    number, text = sa.Integer, sa.String
+
+    def passing(kind: str = "", name: str = ""):
+        """Return the condition of a candidate that misses no filter, or only that facet's."""
+        return c.misses.in_(sorted({0, bits.get((kind, name), 0)}))
+
+    def count_where(*conditions):
+        return sa.func.count(sa.case((sa.and_(*conditions), 1)))
+
+    number, text_type = sa.Integer, sa.String
     summary = sa.select(
         sa.literal_column("'category'").label("kind"), c.category_id.label("key"),
-        sa.cast(sa.null(), text).label("facet"), sa.cast(sa.null(), text).label("value"),
-        _count_where(every).label("total"),
-        _count_where(sa.and_(_all_but(filters, "in_stock"), c.in_stock == sa.true())).label("in_stock"),
-        _count_where(sa.and_(_all_but(filters, "on_sale"), c.on_sale == sa.true())).label("on_sale"),
-        *(_count_where(sa.and_(_all_but(filters, "rating"), _rated_at_least(c, stars))).label(f"rating_{stars}")
-          for stars in RATING_THRESHOLDS),
-        sa.func.min(sa.case((_all_but(filters, "price"), c.price))).label("low"),
-        sa.func.max(sa.case((_all_but(filters, "price"), c.price))).label("high"),
+        sa.cast(sa.null(), text_type).label("facet"), sa.cast(sa.null(), text_type).label("value"),
+        count_where(c.misses == 0).label("total"),
+        count_where(passing("in_stock"), c.in_stock == sa.true()).label("in_stock"),
+        count_where(passing("on_sale"), c.on_sale == sa.true()).label("on_sale"),
+        *(count_where(passing("rating"), _rated_at_least(c.rating_count, c.rating_total, stars))
+          .label(f"rating_{stars}") for stars in RATING_THRESHOLDS),
+        sa.func.min(sa.case((passing("price"), c.price))).label("low"),
+        sa.func.max(sa.case((passing("price"), c.price))).label("high"),
     ).group_by(c.category_id)
     padding = [sa.cast(sa.null(), number)] * (4 + len(RATING_THRESHOLDS))  # in stock, on sale, ratings, low, high
     brands = (
-        sa.select(sa.literal_column("'brand'"), c.brand_id, sa.cast(sa.null(), text), sa.cast(sa.null(), text),
-                  sa.func.count(), *padding)
-        .where(_all_but(filters, "brand"), c.brand_id.is_not(None))
+        sa.select(sa.literal_column("'brand'"), c.brand_id, sa.cast(sa.null(), text_type),
+                  sa.cast(sa.null(), text_type), sa.func.count(), *padding)
+        .where(passing("brand"), c.brand_id.is_not(None))
         .group_by(c.brand_id)
     )
     values = ProductFacetValue.__table__.alias("facet_values")
+    option_bits = {name: bit for (kind, name), bit in bits.items() if kind == "option"}
+    own_bit = sa.case({name: bit for name, bit in option_bits.items()}, value=values.c.facet, else_=0) \
+        if option_bits else sa.literal_column("0")
     options = (
         sa.select(sa.literal_column("'option'"), sa.cast(sa.null(), number), values.c.facet, values.c.value,
                   sa.func.count(), *padding)
-        .select_from(candidates.join(values, values.c.product_id == c.id))
-        .where(_all_but(filters, "option"),
-               # A value counts the products that pass every other option's filter, not its own.
-               *(sa.or_(values.c.facet == name, c[f"option_{index}"] == sa.true())
-                 for index, (name, _) in enumerate(criteria.options)))
+        .select_from(candidates.join(values, values.c.product_id == c.id + 0))
+        # The candidates that miss only option filters (looked at before their values are), and of
+        # their values those whose own option's filter is the only one missed.
+        .where(c.misses.op("|")(sum(option_bits.values())) == sum(option_bits.values()),
+               sa.or_(c.misses == 0, c.misses == own_bit))
         .group_by(values.c.facet, values.c.value)
     )
     per_category: dict[int, int] = {}
@@ -595,31 +591,31 @@ def _value_order(value: str) -> tuple:
     return (2, 0, value.casefold())
 
 
-def _order_by(sort: str, candidate) -> tuple:
-    newest = (candidate.created_at.desc(), candidate.id.desc())
+def _order_by(sort: str, rank, in_stock: sa.Exists) -> tuple:
+    newest = (Product.created_at.desc(), Product.id.desc())
+    price = ProductSearch.min_price_cents
+    count, total = ProductSearch.rating_count, ProductSearch.rating_total
     return {
         # At equal relevance what can be bought now comes first.
-        "relevance": (candidate.rank.desc(), candidate.in_stock.desc(), *newest),
+        "relevance": (rank.desc(), in_stock.desc(), *newest),
         "newest": newest,
-        "price_asc": (candidate.price.asc(), candidate.id.asc()),
-        "price_desc": (candidate.price.desc(), candidate.id.desc()),
-        "name": (candidate.name.asc(), candidate.id.asc()),
+        "price_asc": (price.asc(), Product.id.asc()),
+        "price_desc": (price.desc(), Product.id.desc()),
+        "name": (Product.name.asc(), Product.id.asc()),
         # Reviewed products first, best average first, then the more reviewed.
-        "rating": ((candidate.rating_count > 0).desc(),
-                   (sa.cast(candidate.rating_total, sa.Float) / sa.func.nullif(candidate.rating_count, 0))
-                   .desc().nulls_last(),
-                   candidate.rating_count.desc(), *newest),
+        "rating": ((count > 0).desc(), (sa.cast(total, sa.Float) / sa.func.nullif(count, 0)).desc().nulls_last(),
+                   count.desc(), *newest),
     }[sort]
 
 
 def _page_of_products(criteria: Criteria, page: int, per_page: int) -> list[Product]:
-    candidates = _candidates(criteria, for_page=True).subquery("candidates")
+    in_stock = _in_stock()
+    text = search_text.matching(criteria.q) if criteria.q else None
+    rank = text.c.rank if text is not None else sa.literal_column("0")
+    query = _scoped(sa.select(Product), criteria, text).where(*_filters(criteria, in_stock).values())
     return list(db.session.scalars(
-        sa.select(Product)
-        .join(candidates, candidates.c.id == Product.id)
-        .where(*_filters(criteria, candidates.c).values())
-        .options(joinedload(Product.brand))
-        .order_by(*_order_by(criteria.sort, candidates.c))
+        query.options(joinedload(Product.brand))
+        .order_by(*_order_by(criteria.sort, rank, in_stock))
         .limit(per_page)
         .offset((page - 1) * per_page)
     ))
