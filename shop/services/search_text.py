@@ -9,8 +9,8 @@ MAX_TERM_LENGTH characters and MAX_WORDS words, so no input can make the databas
 
 `matching(term)` returns a subquery (product_id, rank) of the products matching every word; a
 higher rank is better: name matches outrank keyword matches (brand, category, options, SKU,
-specifications), which outrank description matches. The last word typed also matches as the start
-of a longer word ("swea" finds sweaters), ranked below exact words; both backends stem ("tees" finds
+specifications), which outrank description matches. The last word typed (unless a single letter alone) also
+matches as the start of a longer word ("swea" finds sweaters), ranked below exact words; both stem ("tees" finds
 "Tee"). A term that is the SKU of a variant on sale (as stored, or wholly upper or lower case) ranks
 its product first.
 It returns None when there is nothing to search for: no word at all, or only exclusions ("-red"
@@ -28,15 +28,15 @@ word of SUGGEST_MIN_LENGTH letters or more replaced by the closest vocabulary wo
 it finds a listed product. Candidates share the first letter and nearly the length (and on Postgres
 also the trigram similarity); the closest is chosen in Python by edit distance, a swap counting one.
 
-Each call runs a constant handful of statements: matching() none on SQLite and at most two on
-Postgres (is anything found; the vocabulary when not), once per request and text; suggestion() two.
+Each call runs a constant handful of statements: matching() one when the text could be a SKU (the
+SKU index), and on Postgres at most two more (is anything found; the vocabulary when not); the
+subquery it returns can serve every statement of a page. suggestion() runs two.
 """
 import re
 import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import g, has_request_context
 
 from shop.extensions import db
 from shop.models import Product, ProductSearch, ProductVariant, SearchWord, lengths
@@ -45,6 +45,7 @@ from shop.models.search import FTS_TABLE, TEXT_SEARCH_CONFIG
 MAX_TERM_LENGTH = 200
 MAX_WORDS = 12
 MAX_WORD_LENGTH = lengths.SEARCH_WORD
+MIN_PREFIX_LENGTH = 2  # "s" as a prefix is nearly every product: a letter alone matches only as a word
 FUZZY_MIN_LENGTH = 5
 SUGGEST_MIN_LENGTH = 4
 CLOSE_WORDS = 3  # vocabulary words a misspelt word is searched as, on Postgres
@@ -142,7 +143,7 @@ def parse(term: str | None) -> Query:
                 clauses.append([phrase])
             last_bare = phrase if quoted is None else None
         or_pending = False
-    if last_bare is not None:
+    if last_bare is not None and (len(last_bare.words) > 1 or len(last_bare.words[0]) >= MIN_PREFIX_LENGTH):
         clauses[-1][-1] = Phrase(last_bare.words, prefix=True)
     return Query(text, tuple(tuple(clause) for clause in clauses), tuple(excluded), tuple(spans))
 
@@ -159,28 +160,18 @@ def words(term: str) -> list[str]:
 
 def matching(term: str | None):
     """Return a subquery (product_id, rank) of the products matching the text, or None with nothing to search."""
-    if not has_request_context():
-        return _matching(term)
-    # A page lists and counts the same search: on Postgres, decide once per request whether it needs typo tolerance.
-    remembered = g.setdefault("search_text_matches", {})
-    if term not in remembered:
-        remembered[term] = _matching(term)
-    return remembered[term]
-
-
-def _matching(term: str | None):
     query = parse(term)
     if not query:
         return None
-    skus = _sku_forms(term or "")
-    matches = _matches(query, skus)
-    if _dialect() == "sqlite":
+    by_sku = _products_by_sku(term or "")
+    matches = _matches(query, by_sku)
+    if _dialect() == "sqlite" or by_sku:
         return matches
     long_words = [word for word in query.words if len(word) >= FUZZY_MIN_LENGTH and not word.isdigit()]
     if not long_words or finds_listed(matches):
         return matches
     corrections = _corrections(long_words, query.prefix_word, CLOSE_WORDS)
-    return _matches(_respelled(query, corrections), skus) if corrections else matches
+    return _matches(_respelled(query, corrections), by_sku) if corrections else matches
 
 
 def suggestion(term: str | None) -> str | None:
@@ -212,24 +203,27 @@ def _dialect() -> str:
 # --- The query for each backend ------------------------------------------------------------------------------------
 
 
-def _sku_forms(term: str) -> list[str]:
-    """Return the forms of the text a SKU is looked up as: as typed, upper and lower case (the SKU index is exact)."""
+def _products_by_sku(term: str) -> list[int]:
+    """Return the products with a variant on sale whose SKU the text is, as stored or in upper or lower case.
+
+    Only text that could be a SKU is looked up (one word, not only letters), with seeks on the SKU's
+    unique index: most searches run no statement for it.
+    """
     text = term.strip()
-    if not text or len(text) > lengths.SKU or any(character.isspace() for character in text):
+    if not text or len(text) > lengths.SKU or text.isalpha() or any(character.isspace() for character in text):
         return []
-    return list(dict.fromkeys([text, text.upper(), text.lower()]))
+    forms = list(dict.fromkeys([text, text.upper(), text.lower()]))
+    return sorted(set(db.session.scalars(sa.select(ProductVariant.product_id).where(
+        ProductVariant.sku.in_(forms), ProductVariant.is_active == sa.true()))))
 
 
-def _matches(query: Query, skus: list[str]) -> sa.Subquery:
+def _matches(query: Query, by_sku: list[int]) -> sa.Subquery:
     text_matches, product_id = _fts_matches(query) if _dialect() == "sqlite" else _tsvector_matches(query)
-    if not skus:
+    if not by_sku:
         return text_matches.subquery("text_matches")
-    on_sale = sa.and_(ProductVariant.sku.in_(skus), ProductVariant.is_active == sa.true())
-    sku_products = sa.select(ProductVariant.product_id).where(on_sale)
-    by_sku = (sa.select(ProductVariant.product_id.label("product_id"),
-                        sa.cast(sa.literal(SKU_RANK), sa.Float).label("rank"))
-              .where(on_sale).distinct())
-    return sa.union_all(text_matches.where(product_id.not_in(sku_products)), by_sku).subquery("text_matches")
+    firsts = [sa.select(sa.cast(sa.literal(found), sa.Integer).label("product_id"),
+                        sa.cast(sa.literal(SKU_RANK), sa.Float).label("rank")) for found in by_sku]
+    return sa.union_all(text_matches.where(product_id.not_in(by_sku)), *firsts).subquery("text_matches")
 
 
 def _fts_matches(query: Query) -> tuple[sa.Select, sa.ColumnElement[int]]:

@@ -37,12 +37,12 @@ def test_an_unclosed_quote_runs_to_the_end():
 def test_words_joined_by_dashes_dots_or_slashes_are_a_phrase():
     assert clauses("t-shirt") == [[(("t", "shirt"), True)]]
     assert clauses("D00001-NAV-M") == [[(("d00001", "nav", "m"), True)]]
-    assert clauses("men's 2.5/3") == [[(("men", "s"), False)], [(("2", "5", "3"), True)]]
+    assert clauses("men's 2.5/30") == [[(("men", "s"), False)], [(("2", "5", "30"), True)]]
 
 
 def test_other_punctuation_separates_words():
     assert clauses("red,blue(navy)") == [[(("red",), False)], [(("blue",), False)], [(("navy",), True)]]
-    assert clauses("a*b^c:d") == [[(("a",), False)], [(("b",), False)], [(("c",), False)], [(("d",), True)]]
+    assert clauses("a*b^c:dd") == [[(("a",), False)], [(("b",), False)], [(("c",), False)], [(("dd",), True)]]
 
 
 def test_a_dash_before_a_word_or_phrase_excludes_it():
@@ -52,9 +52,11 @@ def test_a_dash_before_a_word_or_phrase_excludes_it():
     assert query.words == ["tee"]  # excluded words are never corrected or searched
 
 
-def test_the_last_word_is_a_prefix_only_when_it_was_typed_last():
+def test_the_last_word_is_a_prefix_only_when_it_was_typed_last_and_is_more_than_a_letter():
     assert parse("tee -navy").prefix_word is None
     assert parse("tee navy").prefix_word == "navy"
+    assert parse("tee na").prefix_word == "na"
+    assert parse("tee s").prefix_word is None
 
 
 def test_only_exclusions_or_no_words_ask_for_nothing():
