@@ -29,7 +29,7 @@ def add_review(product, email: str, rating: int = 4, title: str = "Fine", body: 
 
 
 def row_titles(page: str) -> list[str]:
-    return re.findall(r'<td class="admin-review-text">\s*<strong>([^<]*)</strong>', page)
+    return re.findall(r'<td class="admin-review-text"[^>]*>\s*<strong>([^<]*)</strong>', page)
 
 
 def search_row(product_id: int) -> ProductSearch:

@@ -11,6 +11,7 @@ from shop.models import Review
 from shop.models.base import now_utc
 from tests.factories import make_category, make_order, make_product, make_user
 from tests.plugins.accounts import AuthActions
+from tests.plugins.checkout import payment_reference_of
 
 LIMIT = 3
 
@@ -280,3 +281,20 @@ def test_a_hidden_review_is_shown_only_to_its_author_with_a_note(client, user, t
     client.post("/auth/logout")
     page = page_of(client, tee)
     assert "honest" not in page and 'data-testid="rating-summary"' not in page
+
+
+def test_a_shopper_buys_through_the_checkout_then_reviews_and_the_card_shows_it(
+        client, user, checkout_cart, checkout_form):
+    shelf = make_category("Mugs")
+    mug = make_product("Stoneware Mug", category=shelf)
+    db.session.commit()
+    checkout_cart({mug.variants[0]: 1})
+    placed = client.post("/checkout", data=checkout_form(email=user.email))
+    assert "Only shoppers who bought this product can review it." in page_of(client, mug)  # not paid yet
+    client.post(f"/checkout/test-payment/{payment_reference_of(placed)}", data={"pay": "Pay"})
+
+    assert post_review(client, mug, rating="5", title="My favourite mug").status_code == 302
+    page = page_of(client, mug)
+    assert "My favourite mug" in page and "Verified purchase" in page
+    card = client.get(f"/categories/{shelf.slug}").get_data(as_text=True)
+    assert "5.0" in re.search(r'<p class="rating-line">(.*?)</p>', card, re.S).group(1)
