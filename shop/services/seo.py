@@ -91,21 +91,11 @@ def json_ld(data: dict) -> Markup:
     return Markup(text)  # noqa: S704  (every character that could end the element is escaped)
 
 
-def product_rating(product_id: int) -> tuple[int, float | None]:
-    """Return the count and average of a product's visible reviews from its search row."""
-    row = db.session.execute(
-        sa.select(ProductSearch.rating_count, ProductSearch.rating_total).where(ProductSearch.product_id == product_id)
-    ).first()
-    if row is None or not row.rating_count:
-        return 0, None
-    return row.rating_count, row.rating_total / row.rating_count
-
-
 def product_structured_data(product: Product, variants: list[ProductVariant], trail: list[Crumb],
-                            rating_count: int | None = None, rating_average: float | None = None) -> list[dict]:
+                            rating_count: int, rating_average: float | None) -> list[dict]:
     """Return the JSON-LD of a product page: the Product with an offer per active variant, and its breadcrumbs.
 
-    Without a rating count given (the reviews' page context), it is read from the product's search row.
+    variants are the active ones; the rating is that of the visible reviews (the reviews' page context).
     """
     build = url_builder()
     currency = current_app.config["CURRENCY"]
@@ -149,8 +139,6 @@ def product_structured_data(product: Product, variants: list[ProductVariant], tr
             "availability": IN_STOCK if any(variant.stock > 0 for variant in variants) else OUT_OF_STOCK,
             "offers": offers,
         }
-    if rating_count is None:
-        rating_count, rating_average = product_rating(product.id)
     if rating_count and rating_average is not None:
         data["aggregateRating"] = {
             "@type": "AggregateRating",
