@@ -181,5 +181,6 @@ def test_robots_txt_keeps_crawlers_out_of_private_pages_and_search_and_names_the
     assert "Sitemap: http://localhost/sitemap.xml" in lines
     public = ["/", "/products/navy-tee", "/categories/tees", "/privacy", "/media/demo/tee.jpg", "/sitemap.xml"]
     assert [path for path in public if any(path.startswith(prefix) for prefix in disallowed)] == []
-    private = ["/cart", "/checkout", "/account/orders", "/admin/", "/auth/login", "/orders/T1", "/search?q=tee&sort=name"]
+    private = ["/cart", "/checkout", "/account/orders", "/admin/", "/auth/login", "/orders/T1",
+               "/search?q=tee&sort=name"]
     assert [path for path in private if not any(path.startswith(prefix) for prefix in disallowed)] == []
