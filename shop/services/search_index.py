@@ -87,8 +87,7 @@ def _changed(instance, *names: str) -> bool:
 
 @event.listens_for(Session, "before_commit")
 def _refresh_before_commit(session: Session) -> None:
-    if _STALE not in session.info:
-        return
+    # Flushed first: objects still pending at commit are marked only by this flush.
     session.flush()
     stale = session.info.pop(_STALE, None)
     if stale:
