@@ -1,5 +1,5 @@
 """The sitemap (one file, or an index of files past SITEMAP_LIMIT URLs) and robots.txt."""
-from flask import Response, abort, render_template, request, stream_template
+from flask import Response, abort, render_template, request
 
 from shop.seo import bp
 from shop.services import seo
@@ -12,10 +12,10 @@ def sitemap():
     """List every page worth indexing, or, past the limit of one file, the sitemap files that do."""
     pages = seo.sitemap_page_count(seo.sitemap_size())
     if pages == 1:
-        return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(1)), mimetype=XML)
+        return Response(seo.urlset_xml(seo.sitemap_entries(1)), mimetype=XML)
     build = seo.url_builder()
     files = [build("seo.sitemap_page", file_number=number) for number in range(1, pages + 1)]
-    return Response(render_template("seo/sitemap_index.xml", files=files), mimetype=XML)
+    return Response(seo.sitemap_index_xml(files), mimetype=XML)
 
 
 @bp.get("/sitemap-<id:file_number>.xml")
@@ -24,7 +24,7 @@ def sitemap_page(file_number: int):
     pages = seo.sitemap_page_count(seo.sitemap_size())
     if pages == 1 or file_number > pages:
         abort(404)
-    return Response(stream_template("seo/sitemap.xml", entries=seo.sitemap_entries(file_number)), mimetype=XML)
+    return Response(seo.urlset_xml(seo.sitemap_entries(file_number)), mimetype=XML)
 
 
 @bp.get("/robots.txt")

@@ -4,14 +4,15 @@ Every absolute URL is built on SHOP_BASE_URL, as emails are (shop.services.mail.
 page's canonical address never follows the Host a request named.
 """
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from shop.config import DEVELOPMENT_BASE_URL
 from shop.core.security import PERSONAL_BLUEPRINTS
@@ -33,6 +34,7 @@ LOGO = "img/apple-touch-icon.png"
 MAX_JSON_LD_DESCRIPTION = 5000
 
 UrlBuilder = Callable[..., str]
+UNRESERVED = re.compile(r"[A-Za-z0-9._~-]+")  # the characters a URL path carries as they are (RFC 3986)
 
 
 def url_builder() -> UrlBuilder:
@@ -202,12 +204,32 @@ class SitemapEntry:
     loc: str
     lastmod: datetime | None = None
 
-    @property
-    def lastmod_text(self) -> str | None:
-        """Return lastmod in the W3C datetime format the sitemap protocol asks for, in UTC."""
-        if self.lastmod is None:
-            return None
-        return self.lastmod.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+SITEMAP_NAMESPACE = "http://www.sitemaps.org/schemas/sitemap/0.9"
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+SITEMAP_CHUNK = 1000
+
+
+def urlset_xml(entries: list[SitemapEntry]) -> Iterator[str]:
+    """Yield a sitemap file listing the entries, a line per URL.
+
+    Written by hand rather than by a template: for 50,000 URLs a template took twice as long.
+    Times keep the offset the database gave them (a W3C datetime such as 2026-03-04T05:06:07+00:00).
+    """
+    yield f'{XML_DECLARATION}<urlset xmlns="{SITEMAP_NAMESPACE}">\n'
+    for start in range(0, len(entries), SITEMAP_CHUNK):  # a write to the client per chunk, not per line
+        lines = []
+        for entry in entries[start:start + SITEMAP_CHUNK]:
+            lastmod = f"<lastmod>{entry.lastmod.isoformat(timespec='seconds')}</lastmod>" if entry.lastmod else ""
+            lines.append(f"<url><loc>{escape(entry.loc)}</loc>{lastmod}</url>\n")
+        yield "".join(lines)
+    yield "</urlset>\n"
+
+
+def sitemap_index_xml(files: list[str]) -> str:
+    """Return a sitemap index naming the sitemap files."""
+    listed = "".join(f"<sitemap><loc>{escape(file)}</loc></sitemap>\n" for file in files)
+    return f'{XML_DECLARATION}<sitemapindex xmlns="{SITEMAP_NAMESPACE}">\n{listed}</sitemapindex>\n'
 
 
 def _listed_products(query):
@@ -306,7 +328,8 @@ def _product_url_maker(build: UrlBuilder) -> Callable[[str], str]:
     """
     marker = "0slug0"
     before, after = build("catalog.product", slug=marker).split(marker)
-    return lambda slug: before + quote(slug, safe="") + after
+    # Slugs are lower-case letters, digits and hyphens, which need no quoting (and quote() is slow).
+    return lambda slug: before + (slug if UNRESERVED.fullmatch(slug) else quote(slug, safe="")) + after
 
 
 def _fixed_count() -> int:
