@@ -333,6 +333,8 @@ def test_private_pages_say_noindex_in_the_page_and_the_header(client, auth):
         assert Head(page).meta.get("robots") == "noindex", path
         assert response.headers["X-Robots-Tag"] == "noindex", path
         assert "canonical" not in Head(page).links, path
+    export = client.get("/admin/orders/export.csv")
+    assert export.mimetype == "text/csv" and export.headers["X-Robots-Tag"] == "noindex"
 
 
 def test_search_results_are_not_indexed_but_their_links_are_followed(client):
