@@ -146,7 +146,7 @@ def test_the_selected_variants_image_comes_first_and_loads_eagerly(client):
     assert "photo 1" in main  # no image of its own: the product's first
 
 
-def test_the_page_runs_the_same_queries_for_a_small_or_large_product(client, count_queries):
+def test_the_page_runs_the_same_queries_for_a_small_or_large_product(app, count_queries):
     small = make_product("Small", variants=[{"size": "S"}], images=1)
     sizes = [{"size": size, "colour": colour} for size in ("XS", "S", "M", "L", "XL") for colour in ("Red", "Blue")]
     large = make_product("Large", variants=sizes, images=6)
@@ -156,10 +156,13 @@ def test_the_page_runs_the_same_queries_for_a_small_or_large_product(client, cou
     db.session.commit()
     counts = []
     for url in (f"/products/{small.slug}", f"/products/{large.slug}"):
+        visitor = app.test_client()  # a first visit each: nothing recently viewed to show
         with count_queries() as statements:
-            assert client.get(url).status_code == 200
+            assert visitor.get(url).status_code == 200
         counts.append(len(statements))
-    assert counts[0] == counts[1] <= 7
+    # The product with its variants, options, specifications and images; the category tree; the
+    # review figures; related products and their card prices and photos.
+    assert counts[0] == counts[1] <= 11
 
 
 def test_the_wishlist_offers_only_active_variants(client, user):
