@@ -10,6 +10,7 @@ from flask import current_app, flash, g, redirect, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from shop.catalog.suggestions import RECENTLY_VIEWED_KEY
 from shop.models import User
 from shop.services import accounts
 from shop.services.accounts import password_fingerprint
@@ -26,12 +27,15 @@ SEEN_RESOLUTION_SECONDS = 60
 
 
 def start_session(user: User, remember: bool) -> None:
-    """Log the user in on a fresh session that keeps only the shopper's cart, merged into the account's."""
-    cart = _cart_entries()
+    """Log the user in on a fresh session that keeps only the shopper's cart, merged into the account's,
+    and the products they were looking at."""
+    kept = _cart_entries()
+    if RECENTLY_VIEWED_KEY in session:
+        kept[RECENTLY_VIEWED_KEY] = session[RECENTLY_VIEWED_KEY]
     session.clear()
     # A new CSRF token is made for the new session on the next form.
     g.pop("csrf_token", None)
-    session.update(cart)
+    session.update(kept)
     for change in merge_saved_cart(session, user.id):
         flash(change.message, "warning" if change.adjusted else "info")
     # Remembered sessions outlive the browser (up to SESSION_LIFETIME_DAYS) and skip the idle limit.

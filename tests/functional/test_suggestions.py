@@ -5,7 +5,7 @@ import pytest
 
 from shop.catalog.suggestions import RECENTLY_VIEWED_KEY
 from shop.extensions import db
-from tests.factories import make_brand, make_category, make_product
+from tests.factories import make_brand, make_category, make_product, make_user
 
 CARD_TITLE = re.compile(r'<h3 class="card-title"><a href="/products/[^"]+">([^<]+)</a></h3>')
 
@@ -159,3 +159,13 @@ def test_a_logged_in_shopper_sees_recently_viewed_too(client, user, shelf):
     view(client, shelf["polo"])
     view(client, shelf["henley"])
     assert section(client.get("/cart").get_data(as_text=True), "recently-viewed") == ["Henley", "Polo"]
+
+
+def test_logging_in_keeps_what_the_guest_was_looking_at_and_logging_out_forgets_it(client, auth, shelf):
+    make_user("browser@example.com")
+    view(client, shelf["polo"])
+    view(client, shelf["henley"])
+    auth.login("browser@example.com")
+    assert section(client.get("/cart").get_data(as_text=True), "recently-viewed") == ["Henley", "Polo"]
+    auth.logout()
+    assert section(client.get("/cart").get_data(as_text=True), "recently-viewed") is None
