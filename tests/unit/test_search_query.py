@@ -36,7 +36,8 @@ def test_an_unclosed_quote_runs_to_the_end():
 
 def test_words_joined_by_dashes_dots_or_slashes_are_a_phrase():
     assert clauses("t-shirt") == [[(("t", "shirt"), True)]]
-    assert clauses("D00001-NAV-M") == [[(("d00001", "nav", "m"), True)]]
+    assert clauses("D00001-NAV-M") == [[(("d00001", "nav", "m"), False)]]  # a single letter is never a prefix
+    assert clauses("t-sh") == [[(("t", "sh"), True)]]
     assert clauses("men's 2.5/30") == [[(("men", "s"), False)], [(("2", "5", "30"), True)]]
 
 
