@@ -119,12 +119,11 @@ def parse(term: str | None) -> Query:
     spans: list[Span] = []
     budget = MAX_WORDS
     or_pending = False
-    last_bare: Phrase | None = None  # the last phrase of the last chunk, when it was a searched, unquoted one
+    last_bare: Phrase | None = None  # the phrase typed last, when it is searched (not excluded) and not quoted
     for token in _TOKEN.finditer(text):
         dashes, quoted, bare = token.groups()
-        last_bare = None
         if bare == _OR and not dashes:
-            or_pending = bool(clauses)
+            or_pending, last_bare = bool(clauses), None
             continue
         content_start = token.start(2) if quoted is not None else token.start(3)
         pieces = [(content_start, quoted)] if quoted is not None else _pieces(bare, content_start)
@@ -138,6 +137,7 @@ def parse(term: str | None) -> Query:
             phrase = Phrase(tuple(match.group().casefold()[:MAX_WORD_LENGTH] for match in found))
             if dashes:
                 excluded.append(phrase)
+                last_bare = None
                 continue
             spans += [Span(start + match.start(), start + match.end(), word)
                       for match, word in zip(found, phrase.words, strict=True)]
@@ -156,11 +156,6 @@ def parse(term: str | None) -> Query:
 def _pieces(chunk: str, offset: int) -> list[tuple[int, str]]:
     """Split a chunk at separating punctuation; return each piece with its offset in the text."""
     return [(offset + match.start(), match.group()) for match in _JOINED.finditer(chunk)]
-
-
-def words(term: str) -> list[str]:
-    """Return the searched words of what was typed, lower-cased, at most MAX_WORDS."""
-    return parse(term).words
 
 
 def matching(term: str | None):

@@ -8,7 +8,6 @@ from shop.services.search_text import (
     Phrase,
     edit_distance,
     parse,
-    words,
 )
 
 
@@ -55,7 +54,9 @@ def test_a_dash_before_a_word_or_phrase_excludes_it():
 
 def test_the_last_word_is_a_prefix_only_when_it_was_typed_last_and_is_more_than_a_letter():
     assert parse("tee -navy").prefix_word is None
+    assert parse('tee "navy"').prefix_word is None
     assert parse("tee navy").prefix_word == "navy"
+    assert parse("tee navy ?!").prefix_word == "navy"
     assert parse("tee na").prefix_word == "na"
     assert parse("tee s").prefix_word is None
 
@@ -93,7 +94,7 @@ def test_text_and_words_are_capped():
     assert len(parse("word " * 200).words) == MAX_WORDS
     assert len(parse("x" * 1000).words[0]) == MAX_WORD_LENGTH
     assert len(parse("ab " * 1000).text) <= MAX_TERM_LENGTH
-    assert words("a b c d e f g h i j k l m n o") == list("abcdefghijkl")
+    assert parse("a b c d e f g h i j k l m n o").words == list("abcdefghijkl")
 
 
 def test_spans_point_at_each_searched_word_in_the_text():
