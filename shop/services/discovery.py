@@ -139,11 +139,9 @@ def criteria_from_args(args: MultiDict, family: CategoryFamily | None = None) ->
     """
     currency = current_app.config["CURRENCY"]
     q = _clean(args.get("q", "")).strip()[:MAX_TERM]
-    category = None
-    if family is None:
-        chosen = catalog.category_family(_clean(args.get("category", ""))[:lengths.CATEGORY_SLUG]) \
-            if args.get("category") else None
-        category = chosen
+    # The search page narrows to a category's branch; a category page is its own scope.
+    chosen = _clean(args.get("category", ""))[:lengths.CATEGORY_SLUG]
+    category = catalog.category_family(chosen) if chosen and family is None else None
     wanted_brands = _distinct(args.getlist("brand"), lengths.BRAND_SLUG)[:MAX_BRANDS]
     wanted_options = _option_args(args)
     brands, known_values = _vocabulary(wanted_options)
@@ -207,11 +205,11 @@ def _vocabulary(options: list[tuple[str, list[str]]]) -> tuple[list[BrandRef], s
     """Return every brand and which of the asked-for option values exist, in one statement, once per request."""
     if has_request_context() and "discovery_vocabulary" in g and not options:
         return g.discovery_vocabulary, set()
-    brands = sa.select(sa.literal_column("'brand'").label("kind"), Brand.id, Brand.slug.label("key"),
-                       Brand.name.label("name"))
+    brands: sa.Select = sa.select(sa.literal_column("'brand'").label("kind"), Brand.id, Brand.slug.label("key"),
+                                  Brand.name.label("name"))
     statement: sa.Select | sa.CompoundSelect = brands
     if options:
-        values = (
+        values: sa.Select = (
             sa.select(sa.literal_column("'option'"), sa.cast(sa.null(), sa.Integer), ProductFacetValue.facet,
                       ProductFacetValue.value)
             .where(sa.or_(*(sa.and_(ProductFacetValue.facet == name, ProductFacetValue.value.in_(wanted))
@@ -390,9 +388,20 @@ def _hidden_ids(categories: list[Category]) -> set[int]:
     return hidden
 
 
-def _in_stock() -> sa.Exists:
-    return sa.exists().where(ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true(),
-                             ProductVariant.stock > 0)
+def _in_stock(product_id=Product.id) -> sa.ColumnElement[bool]:
+    """Return whether the product has an active variant in stock, probed product by product.
+
+    A scalar subquery rather than EXISTS: Postgres would answer EXISTS for thousands of products by
+    hashing every in-stock variant of the shop, a scan several times slower than the probes.
+    """
+    return (
+        sa.select(sa.literal_column("1"))
+        .where(ProductVariant.product_id == product_id, ProductVariant.is_active == sa.true(),
+               ProductVariant.stock > 0)
+        .limit(1)
+        .scalar_subquery()
+        .is_not(None)
+    )
 
 
 def _scoped(query: sa.Select, criteria: Criteria, text) -> sa.Select:
@@ -411,8 +420,11 @@ def _scoped(query: sa.Select, criteria: Criteria, text) -> sa.Select:
     return query
 
 
-def _filters(criteria: Criteria, in_stock: sa.Exists) -> dict[tuple[str, str], sa.ColumnElement[bool]]:
-    """Return each active filter's condition on a product, keyed by its facet: ("brand", ""), ("option", "Colour")."""
+def _filters(criteria: Criteria) -> dict[tuple[str, str], sa.ColumnElement[bool]]:
+    """Return each active filter's condition on a product, keyed by its facet: ("brand", ""), ("option", "Colour").
+
+    Being in stock is not among them: it is looked up per product (see _in_stock), as rarely as possible.
+    """
     found: dict[tuple[str, str], sa.ColumnElement[bool]] = {}
     if criteria.brands:
         found["brand", ""] = Product.brand_id.in_([brand.id for brand in criteria.brands])
@@ -426,8 +438,6 @@ def _filters(criteria: Criteria, in_stock: sa.Exists) -> dict[tuple[str, str], s
         found["option", name] = sa.exists().where(
             ProductFacetValue.product_id == Product.id, ProductFacetValue.facet == name,
             ProductFacetValue.value.in_(values))
-    if criteria.in_stock:
-        found["in_stock", ""] = in_stock
     if criteria.min_rating:
         found["rating", ""] = _rated_at_least(ProductSearch.rating_count, ProductSearch.rating_total,
                                               criteria.min_rating)
@@ -446,26 +456,37 @@ def _facets(criteria: Criteria) -> tuple[Facets, int]:
 
     A candidate is a listed product of the text and category scope; its `misses` has one bit set
     per filter it fails. A result misses nothing, and a facet value counts the candidates that
-    miss nothing or only its own facet's filter. Three groups of rows come back: per category
-    (results, and the in-stock, on-sale, rating and price figures), per brand and per option value.
+    miss nothing or only its own facet's filter. Stock, the costly test, is looked up only for the
+    candidates missing at most one filter: no count can include the others.
+    Three groups of rows come back: per category (results, and the in-stock, on-sale, rating and
+    price figures), per brand and per option value.
     """
-    in_stock = _in_stock()
-    filters = _filters(criteria, in_stock)
+    filters = _filters(criteria)
     bits = {key: 1 << position for position, key in enumerate(filters)}
-    misses = sum((sa.case((condition, 0), else_=bits[key]) for key, condition in filters.items()),
-                 sa.literal_column("0"))
+    misses: sa.ColumnElement[int] = sum(
+        (sa.case((condition, 0), else_=bits[key]) for key, condition in filters.items()), sa.literal_column("0"))
     text = search_text.matching(criteria.q) if criteria.q else None
-    candidates = _scoped(
+    # Materialized, each in turn, so every product's filters are tested once: inlined, the
+    # misses would be worked out again wherever the next step reads them.
+    scoped = _scoped(
         sa.select(Product.id, Product.brand_id, Product.category_id, ProductSearch.min_price_cents.label("price"),
                   ProductSearch.on_sale, ProductSearch.rating_count, ProductSearch.rating_total,
-                  in_stock.label("in_stock"), misses.label("misses")).select_from(Product),
+                  misses.label("misses"))
+        .select_from(Product),
         criteria, text,
-    ).cte("candidates")
+    ).cte("scoped").prefix_with("MATERIALIZED")
+    at_most_one_miss = scoped.c.misses.op("&")(scoped.c.misses - 1) == 0
+    candidates = (
+        sa.select(scoped, sa.case((at_most_one_miss, _in_stock(scoped.c.id))).label("in_stock"))
+        .cte("candidates").prefix_with("MATERIALIZED")
+    )
     c = candidates.c
+    in_stock = c.in_stock == sa.true()
+    stocked = in_stock if criteria.in_stock else sa.true()  # the in-stock filter, when it is on
 
     def passing(kind: str = "", name: str = ""):
         """Return the condition of a candidate that misses no filter, or only that facet's."""
-        return c.misses.in_(sorted({0, bits.get((kind, name), 0)}))
+        return sa.and_(c.misses.in_(sorted({0, bits.get((kind, name), 0)})), stocked)
 
     def count_where(*conditions):
         return sa.func.count(sa.case((sa.and_(*conditions), 1)))
@@ -474,8 +495,8 @@ def _facets(criteria: Criteria) -> tuple[Facets, int]:
     summary = sa.select(
         sa.literal_column("'category'").label("kind"), c.category_id.label("key"),
         sa.cast(sa.null(), text_type).label("facet"), sa.cast(sa.null(), text_type).label("value"),
-        count_where(c.misses == 0).label("total"),
-        count_where(passing("in_stock"), c.in_stock == sa.true()).label("in_stock"),
+        count_where(passing()).label("total"),
+        count_where(c.misses == 0, in_stock).label("in_stock"),
         count_where(passing("on_sale"), c.on_sale == sa.true()).label("on_sale"),
         *(count_where(passing("rating"), _rated_at_least(c.rating_count, c.rating_total, stars))
           .label(f"rating_{stars}") for stars in RATING_THRESHOLDS),
@@ -491,15 +512,18 @@ def _facets(criteria: Criteria) -> tuple[Facets, int]:
     )
     values = ProductFacetValue.__table__.alias("facet_values")
     option_bits = {name: bit for (kind, name), bit in bits.items() if kind == "option"}
-    own_bit = sa.case({name: bit for name, bit in option_bits.items()}, value=values.c.facet, else_=0) \
-        if option_bits else sa.literal_column("0")
+    option_mask = sum(option_bits.values())
+    own_bit = sa.case(option_bits, value=values.c.facet, else_=0) if option_bits else sa.literal_column("0")
     options = (
         sa.select(sa.literal_column("'option'"), sa.cast(sa.null(), number), values.c.facet, values.c.value,
                   sa.func.count(), *padding)
-        .select_from(candidates.join(values, values.c.product_id == c.id + 0))
+        # An outer join so SQLite goes through the candidates and seeks their values, rather than
+        # reading every product's values to look the candidates up (a product without options
+        # gives one row without a facet, left out below).
+        .select_from(candidates.outerjoin(values, values.c.product_id == c.id))
         # The candidates that miss only option filters (looked at before their values are), and of
         # their values those whose own option's filter is the only one missed.
-        .where(c.misses.op("|")(sum(option_bits.values())) == sum(option_bits.values()),
+        .where(c.misses.op("|")(option_mask) == option_mask, stocked,
                sa.or_(c.misses == 0, c.misses == own_bit))
         .group_by(values.c.facet, values.c.value)
     )
@@ -522,7 +546,7 @@ def _facets(criteria: Criteria) -> tuple[Facets, int]:
                 highs.append(row.high)
         elif row.kind == "brand":
             by_brand[row.key] = row.total
-        else:
+        elif row.facet is not None:
             by_option.setdefault(row.facet, {})[row.value] = row.total
     facets.lowest_price_cents, facets.highest_price_cents = min(lows, default=None), max(highs, default=None)
     facets.categories = _category_counts(criteria, per_category)
@@ -574,9 +598,8 @@ def _option_facets(criteria: Criteria, counts: dict[str, dict[str, int]]) -> lis
     facets = []
     for name in sorted(counts, key=str.casefold):
         selected = criteria.selected_values(name)
-        values = sorted(counts[name], key=_value_order)
         facets.append(OptionFacet(name, [FacetValue(value, value, counts[name][value], value in selected)
-                                         for value in values]))
+                                         for value in sorted(counts[name], key=_value_order)]))
     return facets
 
 
@@ -591,7 +614,7 @@ def _value_order(value: str) -> tuple:
     return (2, 0, value.casefold())
 
 
-def _order_by(sort: str, rank, in_stock: sa.Exists) -> tuple:
+def _order_by(sort: str, rank, in_stock: sa.ColumnElement[bool]) -> tuple:
     newest = (Product.created_at.desc(), Product.id.desc())
     price = ProductSearch.min_price_cents
     count, total = ProductSearch.rating_count, ProductSearch.rating_total
@@ -612,7 +635,9 @@ def _page_of_products(criteria: Criteria, page: int, per_page: int) -> list[Prod
     in_stock = _in_stock()
     text = search_text.matching(criteria.q) if criteria.q else None
     rank = text.c.rank if text is not None else sa.literal_column("0")
-    query = _scoped(sa.select(Product), criteria, text).where(*_filters(criteria, in_stock).values())
+    query = _scoped(sa.select(Product), criteria, text).where(*_filters(criteria).values())
+    if criteria.in_stock:
+        query = query.where(in_stock)
     return list(db.session.scalars(
         query.options(joinedload(Product.brand))
         .order_by(*_order_by(criteria.sort, rank, in_stock))
