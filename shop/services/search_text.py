@@ -325,8 +325,13 @@ def _corrections(typed: list[str], prefix_word: str | None, count: int) -> dict[
             (distance, known[0] != word[0], abs(len(known) - len(word)), known)
             for known in vocabulary if (distance := edit_distance(word, known, allowed)) <= allowed
         )
-        if scored:
-            corrections[word] = [known for *_, known in scored[:count]]
+        closest: list[str] = []
+        for *_, known in scored:
+            # "sweaters" after "sweater" searches the same stem again (and doubles Postgres's row estimate).
+            if len(closest) < count and not _known(known, set(closest), typing=False):
+                closest.append(known)
+        if closest:
+            corrections[word] = closest
     return corrections
 
 
