@@ -113,7 +113,7 @@ class Query:
 
 def parse(term: str | None) -> Query:
     """Return what the text asks for; any text is accepted, what is not a word is ignored."""
-    text = unicodedata.normalize("NFKC", (term or "")[:MAX_TERM_LENGTH])[:MAX_TERM_LENGTH]
+    text = unicodedata.normalize("NFKC", _encodable(term)[:MAX_TERM_LENGTH])[:MAX_TERM_LENGTH]
     clauses: list[list[Phrase]] = []
     excluded: list[Phrase] = []
     spans: list[Span] = []
@@ -153,6 +153,11 @@ def parse(term: str | None) -> Query:
     return Query(text, tuple(tuple(clause) for clause in clauses), tuple(excluded), tuple(spans))
 
 
+def _encodable(term: str | None) -> str:
+    """Return the text with lone surrogates, which no database driver can encode, as question marks."""
+    return (term or "").encode("utf-8", "replace").decode("utf-8")
+
+
 def _pieces(chunk: str, offset: int) -> list[tuple[int, str]]:
     """Split a chunk at separating punctuation; return each piece with its offset in the text."""
     return [(offset + match.start(), match.group()) for match in _JOINED.finditer(chunk)]
@@ -163,13 +168,13 @@ def matching(term: str | None):
     query = parse(term)
     if not query:
         return None
-    by_sku = _products_by_sku(term or "")
+    by_sku = _products_by_sku(_encodable(term))
     matches = _matches(query, by_sku)
     if _dialect() == "sqlite" or by_sku:
         return matches
     long_words = [word for word in query.words if len(word) >= FUZZY_MIN_LENGTH and not word.isdigit()]
     corrections = _corrections(long_words, query.prefix_word, CLOSE_WORDS) if long_words else {}
-    if not corrections or finds_listed(matches):
+    if not corrections or _finds_listed(matches):
         return matches
     return _matches(_respelled(query, corrections), by_sku)
 
@@ -184,10 +189,10 @@ def suggestion(term: str | None) -> str | None:
     if not corrections:
         return None
     corrected = _respelled_text(query, {word: close[0] for word, close in corrections.items()})
-    return corrected if finds_listed(_matches(parse(corrected), [])) else None
+    return corrected if _finds_listed(_matches(parse(corrected), [])) else None
 
 
-def finds_listed(matches) -> bool:
+def _finds_listed(matches) -> bool:
     """Return whether the matches hold a product the shop lists (active, with a variant on sale)."""
     found = sa.select(matches.c.product_id).cte("found")
     if _dialect() != "sqlite":

@@ -161,7 +161,7 @@ HOSTILE = [
     '"', "'", "''", '""', "*", "-", "--", "OR", "AND", "NOT", "NEAR", "NEAR(", "NEAR/2", "(", ")", ":", "^", "+",
     "\\", "%", "_", ";", "/*", "*/", "{", "}", "[", "]", "~", "!", "!!", "&", "|", "<->", ":*", "@@", "rowid",
     "name:", "col:tee", "^tee", "🧥", "👩‍👩‍👧", "שמלה", "مرحبا", "\u202e", "\u200f", "\x00", "\n", "\t", "ß", "İ",
-    "ﷺ", "ｔｅｅ", "tee", "swea", "navy", "TEE-1", "OAK-SW-NAV-S", "x" * 70, "e\u0301", "٣", "½", "𝔘",
+    "ﷺ", "ｔｅｅ", "tee", "swea", "navy", "TEE-1", "OAK-SW-NAV-S", "x" * 70, "e\u0301", "٣", "½", "𝔘", "\ud800",
 ]
 hostile_text = st.lists(st.sampled_from(HOSTILE) | st.text(max_size=4), max_size=40).flatmap(
     lambda parts: st.sampled_from([" ".join(parts), "".join(parts)]))
@@ -170,6 +170,7 @@ hostile_text = st.lists(st.sampled_from(HOSTILE) | st.text(max_size=4), max_size
 @pytest.mark.parametrize("term", HOSTILE + [
     "tee " * 400, "-" * 1000, '"' * 999, "(" * 500, "OR " * 300, "\u202eeet\u202c", "a" * 1000, "NOT tee",
     'tee NEAR("a" "b")', "tee AND NOT navy", "tee:*", "tee & !navy", "'; DROP TABLE products; --",
+    "tee-\ud800",
 ])
 def test_anything_typed_is_safe(catalogue, term):
     _search(term)
