@@ -48,16 +48,19 @@ def main() -> int:
         brand = {row.name: row.slug for row in db.session.execute(sa.select(Brand.name, Brand.slug))}
         category = {row.name: row.slug for row in db.session.execute(sa.select(Category.name, Category.slug))}
     pages = {
-        # The case: a search with two filters, facets included.
+        # The case: a search with two filters, facets included; the target applies to these.
         "q=tee + brand + size": (True, f"/search?q=tee&brand={brand['Oakline']}&opt.Size=M"),
         "q=sweater + price range + in stock": (True, "/search?q=sweater&min_price=20&max_price=60&in_stock=1"),
-        "category + colour + brand": (True, f"/categories/{category['Clothing']}?opt.Colour=Navy"
+        "category + colour + brand": (True, f"/categories/{category['T-shirts']}?opt.Colour=Navy"
                                             f"&brand={brand['Northwind']}"),
-        "q=navy + colour + size, by price, page 2": (True, "/search?q=navy&opt.Colour=Navy&opt.Size=L"
-                                                           "&sort=price_asc&page=2"),
-        # For comparison: a search as typed, and a whole top-level category unfiltered.
+        # Broad ones, for the record: a top-level category holding a quarter of the catalogue, a
+        # word a third of it matches (a colour), a search as typed, a whole category unfiltered.
+        "top category + colour + brand": (False, f"/categories/{category['Clothing']}?opt.Colour=Navy"
+                                                 f"&brand={brand['Northwind']}"),
+        "q=navy + colour + size, by price, page 2": (False, "/search?q=navy&opt.Colour=Navy&opt.Size=L"
+                                                            "&sort=price_asc&page=2"),
         "q=swea (prefix, no filter)": (False, "/search?q=swea"),
-        "category, no filter": (False, f"/categories/{category['Clothing']}"),
+        "top category, no filter": (False, f"/categories/{category['Clothing']}"),
     }
 
     statements: list[tuple[str, float]] = []

@@ -42,7 +42,7 @@ TRUE_WORDS = frozenset({"1", "on", "true", "yes"})
 # Clothing sizes read smallest first; other values sort as numbers, then alphabetically.
 SIZE_ORDER = {size: position for position, size in enumerate(
     ["XXXS", "XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL", "2XL", "3XL", "4XL"])}
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_LEADING_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
 @dataclass(frozen=True)
@@ -320,10 +320,9 @@ class Listing:
 
 def listing(criteria: Criteria, per_page: int) -> Listing:
     """Return one page of the products the criteria select as cards, the facet counts and the active filters."""
-    facets, total = _facets(criteria)
+    facets, total, product_ids = _facets_and_page(criteria, per_page)
     page_number = min(criteria.page, max(1, math.ceil(total / per_page)))
-    products = _page_of_products(criteria, page_number, per_page) if total else []
-    page = Page(items=catalog._cards(products), page=page_number, per_page=per_page, total=total)
+    page = Page(items=catalog._cards(_products(product_ids)), page=page_number, per_page=per_page, total=total)
     suggestion = search_text.suggestion(criteria.q) if not total and criteria.q else None
     parent = None
     if criteria.category:
@@ -451,90 +450,74 @@ def _rated_at_least(count, total, stars: int) -> sa.ColumnElement[bool]:
     return sa.and_(count > 0, total >= stars * count)
 
 
-def _facets(criteria: Criteria) -> tuple[Facets, int]:
-    """Return the facet counts and the number of results, from one statement over the candidates.
+class _Candidates:
+    """The listed products of the text and category scope, with what the filters, facets and sorts read.
 
-    A candidate is a listed product of the text and category scope; its `misses` has one bit set
-    per filter it fails. A result misses nothing, and a facet value counts the candidates that
-    miss nothing or only its own facet's filter. Stock, the costly test, is looked up only for the
-    candidates missing at most one filter: no count can include the others.
-    Three groups of rows come back: per category (results, and the in-stock, on-sale, rating and
-    price figures), per brand and per option value.
+    A candidate's `misses` has one bit set per filter it fails: a result misses nothing, and a
+    facet value counts the candidates that miss nothing or only its own facet's filter. Stock, the
+    costly test, is looked up only where a count can depend on it (`in_stock` is NULL elsewhere).
     """
-    filters = _filters(criteria)
-    bits = {key: 1 << position for position, key in enumerate(filters)}
-    misses: sa.ColumnElement[int] = sum(
-        (sa.case((condition, 0), else_=bits[key]) for key, condition in filters.items()), sa.literal_column("0"))
-    text = search_text.matching(criteria.q) if criteria.q else None
-    # Materialized, each in turn, so every product's filters are tested once: inlined, the
-    # misses would be worked out again wherever the next step reads them.
-    scoped = _scoped(
-        sa.select(Product.id, Product.brand_id, Product.category_id, ProductSearch.min_price_cents.label("price"),
-                  ProductSearch.on_sale, ProductSearch.rating_count, ProductSearch.rating_total,
-                  misses.label("misses"))
-        .select_from(Product),
-        criteria, text,
-    ).cte("scoped").prefix_with("MATERIALIZED")
-    at_most_one_miss = scoped.c.misses.op("&")(scoped.c.misses - 1) == 0
-    candidates = (
-        sa.select(scoped, sa.case((at_most_one_miss, _in_stock(scoped.c.id))).label("in_stock"))
-        .cte("candidates").prefix_with("MATERIALIZED")
-    )
-    c = candidates.c
-    in_stock = c.in_stock == sa.true()
-    stocked = in_stock if criteria.in_stock else sa.true()  # the in-stock filter, when it is on
 
-    def passing(kind: str = "", name: str = ""):
+    def __init__(self, criteria: Criteria):
+        filters = _filters(criteria)
+        self.bits = {key: 1 << position for position, key in enumerate(filters)}
+        misses: sa.ColumnElement[int] = sum(
+            (sa.case((condition, 0), else_=self.bits[key]) for key, condition in filters.items()),
+            sa.literal_column("0"))
+        text = search_text.matching(criteria.q) if criteria.q else None
+        rank = text.c.rank if text is not None else sa.literal_column("0")
+        # Materialized, each in turn, so every product's filters are tested once: inlined, the
+        # misses would be worked out again wherever the next step reads them.
+        scoped = _scoped(
+            sa.select(Product.id, Product.brand_id, Product.category_id, Product.created_at, Product.name,
+                      ProductSearch.min_price_cents.label("price"), ProductSearch.on_sale,
+                      ProductSearch.rating_count, ProductSearch.rating_total, rank.label("rank"),
+                      misses.label("misses"))
+            .select_from(Product),
+            criteria, text,
+        ).cte("scoped").prefix_with("MATERIALIZED")
+        # With the in-stock filter on, a candidate missing one other filter counts in that filter's
+        # facet only if it is in stock; with it off, stock matters only to the results' in-stock count.
+        one_miss_at_most = scoped.c.misses.op("&")(scoped.c.misses - 1) == 0
+        may_count = one_miss_at_most if criteria.in_stock else scoped.c.misses == 0
+        self.cte = (
+            sa.select(scoped, sa.case((may_count, _in_stock(scoped.c.id))).label("in_stock"))
+            .cte("candidates").prefix_with("MATERIALIZED")
+        )
+        self.c = self.cte.c
+        self.in_stock = self.c.in_stock == sa.true()
+        self.stocked = self.in_stock if criteria.in_stock else sa.true()  # the in-stock filter, when on
+
+    def passing(self, kind: str = "", name: str = "") -> sa.ColumnElement[bool]:
         """Return the condition of a candidate that misses no filter, or only that facet's."""
-        return sa.and_(c.misses.in_(sorted({0, bits.get((kind, name), 0)})), stocked)
+        return sa.and_(self.c.misses.in_(sorted({0, self.bits.get((kind, name), 0)})), self.stocked)
 
-    def count_where(*conditions):
-        return sa.func.count(sa.case((sa.and_(*conditions), 1)))
 
-    number, text_type = sa.Integer, sa.String
-    summary = sa.select(
-        sa.literal_column("'category'").label("kind"), c.category_id.label("key"),
-        sa.cast(sa.null(), text_type).label("facet"), sa.cast(sa.null(), text_type).label("value"),
-        count_where(passing()).label("total"),
-        count_where(c.misses == 0, in_stock).label("in_stock"),
-        count_where(passing("on_sale"), c.on_sale == sa.true()).label("on_sale"),
-        *(count_where(passing("rating"), _rated_at_least(c.rating_count, c.rating_total, stars))
-          .label(f"rating_{stars}") for stars in RATING_THRESHOLDS),
-        sa.func.min(sa.case((passing("price"), c.price))).label("low"),
-        sa.func.max(sa.case((passing("price"), c.price))).label("high"),
-    ).group_by(c.category_id)
-    padding = [sa.cast(sa.null(), number)] * (4 + len(RATING_THRESHOLDS))  # in stock, on sale, ratings, low, high
-    brands = (
-        sa.select(sa.literal_column("'brand'"), c.brand_id, sa.cast(sa.null(), text_type),
-                  sa.cast(sa.null(), text_type), sa.func.count(), *padding)
-        .where(passing("brand"), c.brand_id.is_not(None))
-        .group_by(c.brand_id)
-    )
-    values = ProductFacetValue.__table__.alias("facet_values")
-    option_bits = {name: bit for (kind, name), bit in bits.items() if kind == "option"}
-    option_mask = sum(option_bits.values())
-    own_bit = sa.case(option_bits, value=values.c.facet, else_=0) if option_bits else sa.literal_column("0")
-    options = (
-        sa.select(sa.literal_column("'option'"), sa.cast(sa.null(), number), values.c.facet, values.c.value,
-                  sa.func.count(), *padding)
-        # An outer join so SQLite goes through the candidates and seeks their values, rather than
-        # reading every product's values to look the candidates up (a product without options
-        # gives one row without a facet, left out below).
-        .select_from(candidates.outerjoin(values, values.c.product_id == c.id))
-        # The candidates that miss only option filters (looked at before their values are), and of
-        # their values those whose own option's filter is the only one missed.
-        .where(c.misses.op("|")(option_mask) == option_mask, stocked,
-               sa.or_(c.misses == 0, c.misses == own_bit))
-        .group_by(values.c.facet, values.c.value)
-    )
+# The four kinds of rows of the listing statement share its columns: kind, key (a category, brand
+# or product id), facet and value (an option value), then counts; a kind leaves out what it lacks.
+_NULL_TEXT, _NULL_NUMBER = sa.cast(sa.null(), sa.String), sa.cast(sa.null(), sa.Integer)
+_PADDING = [_NULL_NUMBER] * (4 + len(RATING_THRESHOLDS))  # in stock, on sale, the ratings, lowest and highest price
+
+
+def _facets_and_page(criteria: Criteria, per_page: int) -> tuple[Facets, int, list[int]]:
+    """Return the facet counts, the number of results and the ids of the page's products, in order.
+
+    One statement over the candidates returns rows per category (the results, and the in-stock,
+    on-sale, rating and price figures), per brand, per option value, and per product of the page
+    (the last page when the one asked for is past the end).
+    """
+    candidates = _Candidates(criteria)
+    statement = sa.union_all(_category_rows(candidates), _brand_rows(candidates), _option_rows(candidates),
+                             _page_rows(candidates, criteria, per_page))
     per_category: dict[int, int] = {}
     by_brand: dict[int, int] = {}
     by_option: dict[str, dict[str, int]] = {}
+    positions: dict[int, int] = {}
     facets = Facets()
     ratings = dict.fromkeys(RATING_THRESHOLDS, 0)
     lows: list[int] = []
     highs: list[int] = []
-    for row in db.session.execute(sa.union_all(summary, brands, options)):
+    for row in db.session.execute(statement):
         if row.kind == "category":
             per_category[row.key] = row.total
             facets.in_stock += row.in_stock
@@ -546,6 +529,8 @@ def _facets(criteria: Criteria) -> tuple[Facets, int]:
                 highs.append(row.high)
         elif row.kind == "brand":
             by_brand[row.key] = row.total
+        elif row.kind == "page":
+            positions[row.key] = row.total
         elif row.facet is not None:
             by_option.setdefault(row.facet, {})[row.value] = row.total
     facets.lowest_price_cents, facets.highest_price_cents = min(lows, default=None), max(highs, default=None)
@@ -556,7 +541,74 @@ def _facets(criteria: Criteria) -> tuple[Facets, int]:
         FacetValue(str(stars), _rating_label(stars), ratings[stars], criteria.min_rating == stars)
         for stars in RATING_THRESHOLDS if ratings[stars] or criteria.min_rating == stars
     ]
-    return facets, sum(per_category.values())
+    return facets, sum(per_category.values()), sorted(positions, key=positions.__getitem__)
+
+
+def _count_where(*conditions) -> sa.ColumnElement[int]:
+    return sa.func.count(sa.case((sa.and_(*conditions), 1)))
+
+
+def _category_rows(candidates: _Candidates) -> sa.Select:
+    c, passing = candidates.c, candidates.passing
+    return sa.select(
+        sa.literal_column("'category'").label("kind"), c.category_id.label("key"), _NULL_TEXT.label("facet"),
+        _NULL_TEXT.label("value"),
+        _count_where(passing()).label("total"),
+        _count_where(c.misses == 0, candidates.in_stock).label("in_stock"),
+        _count_where(passing("on_sale"), c.on_sale == sa.true()).label("on_sale"),
+        *(_count_where(passing("rating"), _rated_at_least(c.rating_count, c.rating_total, stars))
+          .label(f"rating_{stars}") for stars in RATING_THRESHOLDS),
+        sa.func.min(sa.case((passing("price"), c.price))).label("low"),
+        sa.func.max(sa.case((passing("price"), c.price))).label("high"),
+    ).group_by(c.category_id)
+
+
+def _brand_rows(candidates: _Candidates) -> sa.Select:
+    c = candidates.c
+    return (
+        sa.select(sa.literal_column("'brand'"), c.brand_id, _NULL_TEXT, _NULL_TEXT, sa.func.count(), *_PADDING)
+        .where(candidates.passing("brand"), c.brand_id.is_not(None))
+        .group_by(c.brand_id)
+    )
+
+
+def _option_rows(candidates: _Candidates) -> sa.Select:
+    c = candidates.c
+    values = ProductFacetValue.__table__.alias("facet_values")
+    option_bits = {name: bit for (kind, name), bit in candidates.bits.items() if kind == "option"}
+    option_mask = sum(option_bits.values())
+    own_bit = sa.case(option_bits, value=values.c.facet, else_=0) if option_bits else sa.literal_column("0")
+    return (
+        sa.select(sa.literal_column("'option'"), _NULL_NUMBER, values.c.facet, values.c.value, sa.func.count(),
+                  *_PADDING)
+        # An outer join so SQLite goes through the candidates and seeks their values, rather than
+        # reading every product's values to look the candidates up (a product without options
+        # gives one row without a facet, left out by the caller).
+        .select_from(candidates.cte.outerjoin(values, values.c.product_id == c.id))
+        # The candidates that miss only option filters (looked at before their values are), and of
+        # their values those whose own option's filter is the only one missed.
+        .where(c.misses.op("|")(option_mask) == option_mask, candidates.stocked,
+               sa.or_(c.misses == 0, c.misses == own_bit))
+        .group_by(values.c.facet, values.c.value)
+    )
+
+
+def _page_rows(candidates: _Candidates, criteria: Criteria, per_page: int) -> sa.Select:
+    """Return the page's products as (product id, position) rows, positions counted from the first result."""
+    c = candidates.c
+    results = (
+        sa.select(c.id, sa.func.row_number().over(order_by=_order_by(criteria.sort, c)).label("position"),
+                  sa.func.count().over().label("found"))
+        .where(candidates.passing())
+        .subquery("results")
+    )
+    wanted_start = (criteria.page - 1) * per_page
+    last_start = results.c.found - 1 - (results.c.found - 1) % per_page
+    start = sa.case((results.c.found > wanted_start, wanted_start), else_=last_start)
+    return (
+        sa.select(sa.literal_column("'page'"), results.c.id, _NULL_TEXT, _NULL_TEXT, results.c.position, *_PADDING)
+        .where(results.c.position > start, results.c.position <= start + per_page)
+    )
 
 
 def _category_counts(criteria: Criteria, per_category: dict[int, int]) -> list[CategoryCount]:
@@ -608,39 +660,32 @@ def _value_order(value: str) -> tuple:
     upper = value.strip().upper()
     if upper in SIZE_ORDER:
         return (0, SIZE_ORDER[upper], "")
-    number = _NUMBER.match(value.strip())
+    number = _LEADING_NUMBER.match(value.strip())
     if number:
         return (1, float(number.group()), value.casefold())
     return (2, 0, value.casefold())
 
 
-def _order_by(sort: str, rank, in_stock: sa.ColumnElement[bool]) -> tuple:
-    newest = (Product.created_at.desc(), Product.id.desc())
-    price = ProductSearch.min_price_cents
-    count, total = ProductSearch.rating_count, ProductSearch.rating_total
+def _order_by(sort: str, candidate) -> tuple:
+    newest = (candidate.created_at.desc(), candidate.id.desc())
+    count, total = candidate.rating_count, candidate.rating_total
     return {
         # At equal relevance what can be bought now comes first.
-        "relevance": (rank.desc(), in_stock.desc(), *newest),
+        "relevance": (candidate.rank.desc(), candidate.in_stock.desc(), *newest),
         "newest": newest,
-        "price_asc": (price.asc(), Product.id.asc()),
-        "price_desc": (price.desc(), Product.id.desc()),
-        "name": (Product.name.asc(), Product.id.asc()),
+        "price_asc": (candidate.price.asc(), candidate.id.asc()),
+        "price_desc": (candidate.price.desc(), candidate.id.desc()),
+        "name": (candidate.name.asc(), candidate.id.asc()),
         # Reviewed products first, best average first, then the more reviewed.
         "rating": ((count > 0).desc(), (sa.cast(total, sa.Float) / sa.func.nullif(count, 0)).desc().nulls_last(),
                    count.desc(), *newest),
     }[sort]
 
 
-def _page_of_products(criteria: Criteria, page: int, per_page: int) -> list[Product]:
-    in_stock = _in_stock()
-    text = search_text.matching(criteria.q) if criteria.q else None
-    rank = text.c.rank if text is not None else sa.literal_column("0")
-    query = _scoped(sa.select(Product), criteria, text).where(*_filters(criteria).values())
-    if criteria.in_stock:
-        query = query.where(in_stock)
-    return list(db.session.scalars(
-        query.options(joinedload(Product.brand))
-        .order_by(*_order_by(criteria.sort, rank, in_stock))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ))
+def _products(ids: list[int]) -> list[Product]:
+    """Return the products with these ids, with their brands, in the order given."""
+    if not ids:
+        return []
+    found = {product.id: product for product in db.session.scalars(
+        sa.select(Product).where(Product.id.in_(ids)).options(joinedload(Product.brand)))}
+    return [found[product_id] for product_id in ids if product_id in found]
