@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from werkzeug.wsgi import ClosingIterator
 
 from shop.extensions import db
-from shop.models import Category, Product, SavedItem, WishlistItem
+from shop.models import Category, Product, Review, SavedItem, WishlistItem
 from shop.services.demo import seed_demo
 from shop.services.mail import outbox_sender
 from tests.browser.actions import follow, log_in
@@ -162,8 +162,8 @@ def storefront(tmp_path_factory, postgres_engine, smtp_server):
 
 
 def seed_storefront() -> dict:
-    """Load the demo catalogue, a shopper with an address, a wishlist, an item saved for later and a paid
-    order, and the owner."""
+    """Load the demo catalogue, a shopper with an address, a wishlist, an item saved for later, a paid
+    order with a review of what was bought, and the owner."""
     seed_demo(STOREFRONT_PRODUCTS)
     product = showcase_tee()
     tees = product.category
@@ -174,6 +174,9 @@ def seed_storefront() -> dict:
     db.session.add(WishlistItem(user_id=shopper.id, product_id=product.id))
     db.session.add(SavedItem(user_id=shopper.id, variant_id=in_stock[2].id))
     order = make_order(shopper, in_stock[0], quantity=2, status="paid", payment_status="paid")
+    db.session.add(Review(product_id=product.id, user_id=shopper.id, rating=4, title="Soft and well cut",
+                          body="Washed it twice and it still looks new.\nRuns a little large.",
+                          author_name="Sam Shopper"))
     make_user(OWNER_EMAIL, name="Olive Owner", is_admin=True)
     return {
         "category": tees.parent.slug, "subcategory": tees.slug, "product": product.slug, "product_id": product.id,

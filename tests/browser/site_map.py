@@ -27,7 +27,9 @@ STOREFRONT = [
     Visit("category", "newcomer", "/categories/{category}"),
     Visit("subcategory", "newcomer", "/categories/{subcategory}"),
     Visit("search", "newcomer", "/search?q={search}"),
+    Visit("search-filtered", "newcomer", "/search?q={search}&in_stock=1&sort=price_asc"),
     Visit("search-empty", "newcomer", "/search?q=nothing+is+called+this"),
+    Visit("search-suggestion", "newcomer", "/search?q=sweatr"),  # "Did you mean sweater?"
     Visit("product", "newcomer", "/products/{product}"),
     Visit("cart-empty", "newcomer", "/cart"),
     Visit("cart", "guest", "/cart"),
@@ -41,6 +43,8 @@ STOREFRONT = [
 ACCOUNT = [
     # A logged-in shopper's cart offers Save for later, and lists what was saved.
     Visit("cart-shopper", "shopper", "/cart"),
+    # The shopper bought and reviewed the product: the form holds their review.
+    Visit("product-own-review", "shopper", "/products/{product}"),
     Visit("account", "shopper", "/account"),
     Visit("addresses", "shopper", "/account/addresses"),
     Visit("address-form", "shopper", "/account/addresses/new"),
@@ -67,6 +71,7 @@ ADMIN = [
     Visit("admin-orders", "owner", "/admin/orders"),
     Visit("admin-order", "owner", "/admin/orders/{order_id}"),
     Visit("admin-import", "owner", "/admin/import-export"),
+    Visit("admin-reviews", "owner", "/admin/reviews"),
 ]
 
 
