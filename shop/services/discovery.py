@@ -144,7 +144,8 @@ def criteria_from_args(args: MultiDict, family: CategoryFamily | None = None) ->
     category = catalog.category_family(chosen) if chosen and family is None else None
     wanted_brands = _distinct(args.getlist("brand"), lengths.BRAND_SLUG)[:MAX_BRANDS]
     wanted_options = _option_args(args)
-    brands, known_values = _vocabulary(wanted_options)
+    # Read only when the URL names a brand or an option value: the bare search page needs neither.
+    brands, known_values = _vocabulary(wanted_options) if wanted_brands or wanted_options else ([], set())
     by_slug = {brand.slug: brand for brand in brands}
     options = tuple(
         (name, known) for name, values in wanted_options
