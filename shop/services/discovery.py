@@ -1,8 +1,9 @@
 """Search and category listings: what the query string asks for, one page of it, and the facets that narrow it.
 
 A listing runs the same statements whatever the catalogue's size and the filters chosen: the
-brands (with any option values the URL names), one statement for every facet count, one for the
-page of products and two for their cards (plus the category tree, read once per request).
+brands (with any option values the URL names), one statement for every facet count and the ids of
+the page's products, one for those products and two for their cards (plus the category tree, read
+once per request). When nothing is found, search_text looks for a spelling suggestion.
 
 Facets are disjunctive: a value's count applies every active filter except its own facet's, so
 ticking a second brand shows what it adds, not what is left once the first brand is applied.
