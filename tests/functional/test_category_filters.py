@@ -150,5 +150,4 @@ def test_filtered_category_pages_run_the_same_statements_as_plain_ones(client, a
             with count_queries() as statements:
                 assert client.get(url).status_code == 200
             counts.append(len(statements))
-    assert counts[0] == counts[2] and counts[1] == counts[3], counts
-    assert max(counts) <= 8, counts
+    assert len(set(counts)) == 1 and counts[0] <= 8, counts
