@@ -3,11 +3,13 @@
 Usage: .venv/bin/python bench/search_speed.py [--db sqlite|postgres] [--products 50000] [--runs 200]
                                               [--database-url URL] [--reuse]
 Seeds the demo catalogue into an emptied database (SQLite: a temporary file unless --database-url
-names one; Postgres: --database-url, default postgresql://postgres@127.0.0.1:5432/shop_bench), then
-requests each page --runs times through the test client and prints p50/p95 of the whole page and of
-the listing service alone, the statements per page and the slowest statement's p95. --reuse keeps a
-database that already holds the catalogue. Exits non-zero when a search with two filters misses
-the target.
+names one; Postgres: --database-url, default postgresql://postgres@127.0.0.1:5432/shop_bench, which
+must exist; it is then vacuumed and analysed, as autovacuum would), then requests each page --runs
+times through the test client and prints p50/p95 of the whole page and of the listing service
+alone, the statements per page and the slowest statement's p95 (on SQLite a statement's rows are
+produced as they are fetched, so that figure undercounts). --reuse keeps a database that already
+holds the catalogue. Exits non-zero when a search with two filters misses the target.
+Seeding 50,000 products takes about a minute on SQLite and two on Postgres (2-core machine).
 """
 import argparse
 import os
