@@ -60,6 +60,7 @@ def upgrade():
     with op.batch_alter_table('product_search', schema=None) as batch_op:
         batch_op.create_index('ix_product_search_document', ['document'], unique=False, postgresql_using='gin')
         batch_op.create_index('ix_product_search_min_price_cents', ['min_price_cents'], unique=False)
+        batch_op.create_index('ix_product_search_listing', ['product_id', 'min_price_cents', 'on_sale', 'rating_count', 'rating_total'], unique=False)
         batch_op.create_index('ix_product_search_name_trigram', ['name'], unique=False, postgresql_using='gin', postgresql_ops={'name': 'gin_trgm_ops'})
 
     op.create_table('reviews',
@@ -84,6 +85,9 @@ def upgrade():
         batch_op.create_index('ix_reviews_product_hidden_created', ['product_id', 'is_hidden', 'created_at'], unique=False)
         batch_op.create_index('ix_reviews_user_id', ['user_id'], unique=False)
 
+    with op.batch_alter_table('product_variants', schema=None) as batch_op:
+        batch_op.create_index('ix_product_variants_product_id_active_stock', ['product_id', 'is_active', 'stock'], unique=False)
+
     if sqlite:
         op.execute(FTS_CREATE)
     # The shop's own indexer fills the rows, so search finds the existing catalogue at once.
@@ -95,6 +99,9 @@ def upgrade():
 def downgrade():
     if op.get_bind().dialect.name == "sqlite":
         op.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    with op.batch_alter_table('product_variants', schema=None) as batch_op:
+        batch_op.drop_index('ix_product_variants_product_id_active_stock')
+
     with op.batch_alter_table('reviews', schema=None) as batch_op:
         batch_op.drop_index('ix_reviews_user_id')
         batch_op.drop_index('ix_reviews_product_hidden_created')
@@ -104,6 +111,7 @@ def downgrade():
     with op.batch_alter_table('product_search', schema=None) as batch_op:
         batch_op.drop_index('ix_product_search_name_trigram', postgresql_using='gin', postgresql_ops={'name': 'gin_trgm_ops'})
         batch_op.drop_index('ix_product_search_min_price_cents')
+        batch_op.drop_index('ix_product_search_listing')
         batch_op.drop_index('ix_product_search_document', postgresql_using='gin')
 
     op.drop_table('product_search')

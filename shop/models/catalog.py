@@ -160,6 +160,8 @@ class ProductVariant(Model):
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         # Listings ask for each product's cheapest active variant: one seek, no row visited.
         Index("ix_product_variants_product_id_active_price", "product_id", "is_active", "price_cents"),
+        # "In stock" on listings and their facet counts: answered from the index alone.
+        Index("ix_product_variants_product_id_active_stock", "product_id", "is_active", "stock"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -31,6 +31,8 @@ class ProductSearch(Model):
         Index("ix_product_search_name_trigram", "name", postgresql_using="gin",
               postgresql_ops={"name": "gin_trgm_ops"}),
         Index("ix_product_search_min_price_cents", "min_price_cents"),
+        # What listings read per product, without visiting the wide rows that hold the text.
+        Index("ix_product_search_listing", "product_id", "min_price_cents", "on_sale", "rating_count", "rating_total"),
     )
 
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"), primary_key=True)

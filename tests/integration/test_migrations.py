@@ -23,6 +23,9 @@ def _fresh_database_url(tmp_path) -> str:
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP SCHEMA IF EXISTS migration_check CASCADE")
         connection.exec_driver_sql("CREATE SCHEMA migration_check")
+        # Made here, in public, as the other tests' schema has it: made by the migration with
+        # migration_check first on the path, it would live in that schema and go when it is dropped.
+        connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     engine.dispose()
     # public stays on the path for pg_trgm's operators: the extension lives there, once per database.
     return url + ("&" if "?" in url else "?") + "options=-csearch_path%3Dmigration_check,public"
