@@ -5,14 +5,12 @@ product is still sold come from the database each time, so a product switched of
 """
 from collections.abc import MutableMapping
 
-import sqlalchemy as sa
 from flask import session
-from sqlalchemy.orm import joinedload
 
-from shop.extensions import db
-from shop.models import Product, ProductVariant
+from shop.models import Product
+from shop.services import catalog
 from shop.services.cart import parse_id
-from shop.services.catalog import ProductCard, _cards
+from shop.services.catalog import ProductCard
 
 RECENTLY_VIEWED_KEY = "recently_viewed"
 RECENTLY_VIEWED_SHOWN = 8
@@ -24,12 +22,12 @@ RELATED_SHOWN = 8
 def product_page_context(product: Product) -> dict:
     """Note the product as viewed and return its related and recently viewed products for the page."""
     others = [product_id for product_id in read_recently_viewed(session) if product_id != product.id]
-    related = related_products(product)
-    recent = _active_products(others[:RECENTLY_VIEWED_SHOWN])
+    related = catalog.related_products(product, RELATED_SHOWN)
+    recent = catalog.active_products(others[:RECENTLY_VIEWED_SHOWN])
     related_ids = {item.id for item in related}
     # One pair of card queries for both lists; a product in both is built once.
     both = related + [item for item in recent if item.id not in related_ids]
-    cards = {card.product.id: card for card in _cards(both)}
+    cards = {card.product.id: card for card in catalog.cards(both)}
     recent_cards = [cards[item.id] for item in recent if item.id in cards]
     remember_view(session, [product.id] + [card.product.id for card in recent_cards])
     return {
@@ -40,7 +38,7 @@ def product_page_context(product: Product) -> dict:
 
 def recently_viewed_cards() -> list[ProductCard]:
     """Return the shopper's recently viewed products that are still sold, most recent first."""
-    return _cards(_active_products(read_recently_viewed(session)[:RECENTLY_VIEWED_SHOWN]))
+    return catalog.cards(catalog.active_products(read_recently_viewed(session)[:RECENTLY_VIEWED_SHOWN]))
 
 
 def read_recently_viewed(store: MutableMapping) -> list[int]:
@@ -61,47 +59,3 @@ def remember_view(store: MutableMapping, ids: list[int]) -> None:
     kept = list(dict.fromkeys(ids))[:RECENTLY_VIEWED_KEPT]
     if store.get(RECENTLY_VIEWED_KEY) != kept:
         store[RECENTLY_VIEWED_KEY] = kept
-
-
-def related_products(product: Product) -> list[Product]:
-    """Return up to eight other active products in stock: of the same category first, then of the same brand.
-
-    Newest first by id, which the category and brand indexes give in order: each half stops at
-    eight products instead of sorting a large category. An active variant in stock also means the
-    product is listed (it has a price), so the search row's price need not be read.
-    """
-    in_stock = sa.exists().where(
-        ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true(), ProductVariant.stock > 0
-    )
-
-    def newest(condition, rank: int):
-        return sa.select(Product.id, sa.literal(rank).label("rank")).where(
-            condition, Product.id != product.id, Product.is_active == sa.true(), in_stock
-        ).order_by(Product.id.desc()).limit(RELATED_SHOWN).subquery()
-
-    halves = [newest(Product.category_id == product.category_id, 0)]
-    if product.brand_id is not None:
-        halves.append(newest(sa.and_(Product.brand_id == product.brand_id,
-                                     Product.category_id != product.category_id), 1))
-    chosen = sa.union_all(*(sa.select(half) for half in halves)).subquery()
-    return list(db.session.scalars(
-        sa.select(Product)
-        .join(chosen, chosen.c.id == Product.id)
-        .options(joinedload(Product.brand))
-        .order_by(chosen.c.rank, Product.id.desc())
-        .limit(RELATED_SHOWN)
-    ))
-
-
-def _active_products(ids: list[int]) -> list[Product]:
-    """Return the active products among ids, in the order of ids, with their brands; no query for none."""
-    if not ids:
-        return []
-    found = {
-        item.id: item
-        for item in db.session.scalars(
-            sa.select(Product).where(Product.id.in_(ids), Product.is_active == sa.true())
-            .options(joinedload(Product.brand))
-        )
-    }
-    return [found[product_id] for product_id in ids if product_id in found]

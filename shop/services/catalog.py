@@ -197,7 +197,7 @@ def _descendant_ids(root_id: int, categories: list[Category]) -> list[int]:
     return found
 
 
-def _cards(products: list[Product]) -> list[ProductCard]:
+def cards(products: list[Product]) -> list[ProductCard]:
     """Build cards for a page of products with two more queries: prices and stock, then images."""
     ids = [product.id for product in products]
     if not ids:
@@ -287,7 +287,7 @@ def featured_products(limit: int = 8) -> list[ProductCard]:
             .limit(limit)
         )
     )
-    return _cards(products)
+    return cards(products)
 
 
 def product_detail(slug: str) -> Product | None:
@@ -341,3 +341,47 @@ def renamed_product_slug(old_slug: str) -> str | None:
         .join(ProductSlugRedirect, ProductSlugRedirect.product_id == Product.id)
         .where(ProductSlugRedirect.old_slug == old_slug, Product.is_active == sa.true())
     )
+
+
+def related_products(product: Product, limit: int) -> list[Product]:
+    """Return up to `limit` other active products in stock: of the same category first, then of the same brand.
+
+    Newest first by id, which the category and brand indexes give in order: each half stops at
+    `limit` products instead of sorting a large category. An active variant in stock also means the
+    product is listed (it has a price), so the search row's price need not be read.
+    """
+    in_stock = sa.exists().where(
+        ProductVariant.product_id == Product.id, ProductVariant.is_active == sa.true(), ProductVariant.stock > 0
+    )
+
+    def newest(condition, rank: int):
+        return sa.select(Product.id, sa.literal(rank).label("rank")).where(
+            condition, Product.id != product.id, Product.is_active == sa.true(), in_stock
+        ).order_by(Product.id.desc()).limit(limit).subquery()
+
+    halves = [newest(Product.category_id == product.category_id, 0)]
+    if product.brand_id is not None:
+        halves.append(newest(sa.and_(Product.brand_id == product.brand_id,
+                                     Product.category_id != product.category_id), 1))
+    chosen = sa.union_all(*(sa.select(half) for half in halves)).subquery()
+    return list(db.session.scalars(
+        sa.select(Product)
+        .join(chosen, chosen.c.id == Product.id)
+        .options(joinedload(Product.brand))
+        .order_by(chosen.c.rank, Product.id.desc())
+        .limit(limit)
+    ))
+
+
+def active_products(ids: list[int]) -> list[Product]:
+    """Return the active products among ids, in the order of ids, with their brands; no query for none."""
+    if not ids:
+        return []
+    found = {
+        item.id: item
+        for item in db.session.scalars(
+            sa.select(Product).where(Product.id.in_(ids), Product.is_active == sa.true())
+            .options(joinedload(Product.brand))
+        )
+    }
+    return [found[product_id] for product_id in ids if product_id in found]

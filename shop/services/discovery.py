@@ -324,7 +324,7 @@ def listing(criteria: Criteria, per_page: int) -> Listing:
     """Return one page of the products the criteria select as cards, the facet counts and the active filters."""
     facets, total, product_ids = _facets_and_page(criteria, per_page)
     page_number = min(criteria.page, max(1, math.ceil(total / per_page)))
-    page = Page(items=catalog._cards(_products(product_ids)), page=page_number, per_page=per_page, total=total)
+    page = Page(items=catalog.cards(_products(product_ids)), page=page_number, per_page=per_page, total=total)
     suggestion = search_text.suggestion(criteria.q) if not total and criteria.q else None
     parent = None
     if criteria.category:
