@@ -18,7 +18,7 @@ import sqlalchemy as sa  # noqa: E402
 from fresh_database import fresh_app  # noqa: E402  (beside this script)
 
 from shop.extensions import db  # noqa: E402
-from shop.models import ProductVariant, User  # noqa: E402
+from shop.models import ProductVariant, Role, User  # noqa: E402
 from shop.services.catalog_csv import COLUMNS, apply_import, export_chunks, preview_import  # noqa: E402
 
 TARGET_IMPORT_SECONDS = 30
@@ -56,7 +56,7 @@ def main() -> int:
     app = fresh_app(args.database_url)
     failed = False
     with app.test_request_context():
-        admin = User(email="bench@example.com", name="Bench", password_hash="x", is_admin=True)
+        admin = User(email="bench@example.com", name="Bench", password_hash="x", role=Role.OWNER)
         db.session.add(admin)
         db.session.commit()
 

@@ -33,6 +33,19 @@ DEFAULTS: dict[str, Any] = {
     "LOW_STOCK_THRESHOLD": 5,  # at or below this many left, admin pages flag a variant as low on stock
     "MAX_UPLOAD_MB": 8,  # largest image an admin may upload, per file
     "RESERVATION_MINUTES": 60,
+    # Who hears when a variant falls to the low-stock threshold: comma-separated; empty sends nothing.
+    "LOW_STOCK_NOTIFY_EMAILS": "",
+    # Also send those addresses one list of the low variants a day (`flask shop low-stock-digest`).
+    "LOW_STOCK_DIGEST": False,
+    # How prices are entered and whether tax is charged on shipping; the owner can change both in the admin.
+    "PRICES_INCLUDE_TAX": False,
+    "TAX_SHIPPING": True,
+    # The largest refund a staff member (not an owner) may give, in cents.
+    "STAFF_REFUND_LIMIT_CENTS": 10_000,
+    # Hours after an unpaid order expires before its shopper, if they asked, gets one reminder email.
+    "RECOVERY_DELAY_HOURS": 4,
+    # How long a process keeps store settings read from the database before reading them again.
+    "SETTINGS_CACHE_SECONDS": 5,
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
     "STRIPE_API_BASE": None,

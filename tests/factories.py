@@ -15,6 +15,7 @@ from shop.models import (
     ProductOption,
     ProductOptionValue,
     ProductVariant,
+    Role,
     User,
 )
 from shop.services.passwords import hash_password
@@ -31,7 +32,8 @@ def _next() -> int:
 
 
 def make_user(email: str | None = None, password: str = DEFAULT_PASSWORD, name: str = "Test Shopper",
-              is_admin: bool = False) -> User:
+              is_admin: bool = False, role: str | None = None) -> User:
+    """Make an account: a shopper, an owner with is_admin=True, or any role given."""
     global _default_hash
     if password == DEFAULT_PASSWORD:
         _default_hash = _default_hash or hash_password(DEFAULT_PASSWORD)
@@ -42,7 +44,7 @@ def make_user(email: str | None = None, password: str = DEFAULT_PASSWORD, name: 
         email=(email or f"user{_next()}@example.com").lower(),
         name=name,
         password_hash=password_hash,
-        is_admin=is_admin,
+        role=role or (Role.OWNER if is_admin else Role.CUSTOMER),
     )
     db.session.add(user)
     db.session.flush()

@@ -14,13 +14,20 @@ class Section:
 
 SECTIONS = (
     Section("dashboard", "Dashboard", "admin.index", ("views",)),
+    Section("reports", "Reports", "admin.reports", ("reports",)),
     Section("orders", "Orders", "admin.orders", ("orders", "order_detail", "order_documents")),
+    Section("customers", "Customers", "admin.customers", ("customers",)),
     Section("products", "Products", "admin.products", ("products", "images")),
     Section("categories", "Categories", "admin.categories", ("categories",)),
     Section("brands", "Brands", "admin.brands", ("brands",)),
     Section("inventory", "Inventory", "admin.inventory", ("inventory",)),
     Section("reviews", "Reviews", "admin.reviews", ("reviews",)),
     Section("transfer", "Import/Export", "admin.catalogue_transfer", ("transfer",)),
+    Section("coupons", "Coupons", "admin.coupons", ("coupons",)),
+    Section("shipping", "Shipping & tax", "admin.shipping_methods", ("shipping", "taxes")),
+    Section("content", "Pages", "admin.content_pages", ("content_pages",)),
+    Section("settings", "Settings", "admin.settings", ("settings",)),
+    Section("audit", "Audit log", "admin.audit_log", ("audit_log",)),
 )
 
 

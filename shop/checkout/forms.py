@@ -2,7 +2,7 @@
 import json
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp, ValidationError
 
@@ -118,6 +118,8 @@ class CheckoutForm(AddressChecks, FlaskForm):
                                  invalid_value_message=SHIPPING_REFUSED, invalid_choice_message=SHIPPING_REFUSED)
     coupon = StringField("Coupon code (optional)", filters=[strip],
                          validators=[Optional(), Length(max=lengths.COUPON_CODE)])
+    # Consent to one reminder email if the order is left unpaid; never ticked unless the shopper ticks it.
+    reminder = BooleanField("Email me a reminder if I don't finish", default=False)
     # One-time token of this checkout page: sending the form twice places one order, not two.
     placement_token = HiddenField(validators=[
         Optional(), Length(max=lengths.PLACEMENT_TOKEN), Regexp(r"^[A-Za-z0-9_-]+$")])

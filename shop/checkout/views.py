@@ -98,6 +98,7 @@ def _place(cart, form: CheckoutForm):
         line2=form.line2.data or "", city=form.city.data, region=form.region_to_store(),
         postal_code=form.postal_code.data, country=form.country.data, phone=form.phone.data or "",
         shipping_method_id=form.shipping_method.data, coupon_code=form.coupon.data or "",
+        recovery_consent=bool(form.reminder.data),
     )
     user_id = current_user.id if current_user.is_authenticated else None
     try:

@@ -6,6 +6,7 @@ from shop.checkout.countries import country_name, format_address_lines, region_n
 from shop.extensions import db
 from shop.models import MONEY_TAKEN, Order, OrderStatus, PaymentStatus
 from shop.money import format_money
+from shop.services import store_settings
 from shop.services.order_documents import letterhead
 from shop.services.rich_text import render_markdown
 
@@ -52,8 +53,8 @@ def register(app: Flask) -> None:
 
         config = current_app.config
         shop_details = {
-            "shop_name": config["SHOP_NAME"],
-            "shop_contact_email": config["CONTACT_EMAIL"],
+            "shop_name": store_settings.get("shop_name"),
+            "shop_contact_email": store_settings.get("contact_email"),
             "shop_address_lines": letterhead().address_lines,
             "card_payments_by_stripe": bool(config["STRIPE_SECRET_KEY"]),
         }

@@ -11,7 +11,15 @@ from shop.models.catalog import (
     ProductSpecification,
     ProductVariant,
 )
-from shop.models.commerce import Coupon, CouponKind, ShippingMethod, TaxRate
+from shop.models.commerce import (
+    Coupon,
+    CouponKind,
+    ShippingMethod,
+    ShippingZone,
+    TaxRate,
+    coupon_categories,
+    coupon_products,
+)
 from shop.models.inventory import ADJUSTMENT_REASONS, StockMovement, StockReason
 from shop.models.lists import CartLine, SavedItem, WishlistItem
 from shop.models.order import (
@@ -35,7 +43,8 @@ from shop.models.outbox import OutboxEmail
 from shop.models.payment import PaymentEvent
 from shop.models.review import Review
 from shop.models.search import ProductFacetValue, ProductSearch, SearchWord
-from shop.models.user import Address, User, UserSession
+from shop.models.store import ContentPage, EmailOptOut, StoreSetting
+from shop.models.user import Address, Role, User, UserSession
 
 __all__ = [
     "MONEY_TAKEN", "OPEN_REFUND_STATUSES", "ActorKind", "Counter", "OrderEvent", "OrderEventKind", "Refund",
@@ -46,5 +55,6 @@ __all__ = [
     "ProductOption", "ProductOptionValue", "ProductSlugRedirect", "ProductSpecification", "ProductVariant",
     "CartLine", "ProductFacetValue", "ProductSearch", "Review", "SavedItem", "SearchWord",
     "ShippingMethod", "StockMovement", "StockReason", "TaxRate", "User", "UserSession",
-    "WishlistItem",
+    "WishlistItem", "ContentPage", "EmailOptOut", "Role", "ShippingZone", "StoreSetting", "coupon_categories",
+    "coupon_products",
 ]

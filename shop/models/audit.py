@@ -16,6 +16,7 @@ class AuditRecord(Model):
         Index("ix_audit_records_created_at", "created_at"),
         Index("ix_audit_records_entity", "entity_type", "entity_id"),
         Index("ix_audit_records_actor_id", "actor_id"),
+        Index("ix_audit_records_entity_type_created_at", "entity_type", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -178,6 +178,9 @@ class ProductVariant(Model):
     # A combination the owner switched off: kept (orders and the ledger point at it), never sold.
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     image_id: Mapped[int | None] = mapped_column(ForeignKey("product_images.id", ondelete="SET NULL"))
+    # Set when a low-stock email went out for this variant, cleared once stock rises above the threshold
+    # again: one email per crossing, not one per sale.
+    low_stock_alerted: Mapped[bool] = mapped_column(Boolean, default=False)
 
     product: Mapped[Product] = relationship(back_populates="variants")
     image: Mapped["ProductImage | None"] = relationship(foreign_keys=[image_id])

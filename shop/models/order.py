@@ -49,6 +49,10 @@ class Order(Model):
         Index("ix_orders_needs_attention_created_at", "needs_attention", "created_at"),
         Index("ix_orders_payment_status_created_at", "payment_status", "created_at"),
         Index("ix_orders_ship_name", "ship_name"),
+        # Sales reports and the dashboard read paid orders by the day they were paid.
+        Index("ix_orders_paid_at", "paid_at"),
+        # The recovery sweep finds expired orders whose shopper asked for a reminder.
+        Index("ix_orders_recovery_due", "recovery_consent", "recovery_sent_at", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -64,6 +68,11 @@ class Order(Model):
     discount_cents: Mapped[int] = mapped_column(Integer, default=0)
     tax_cents: Mapped[int] = mapped_column(Integer, default=0)
     total_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # The tax as it stood when the order was placed: later rate changes never touch a placed order.
+    tax_rate_bp: Mapped[int] = mapped_column(Integer, default=0)
+    tax_label: Mapped[str] = mapped_column(String(lengths.TAX_LABEL), default="")
+    # True when the prices shown included the tax (tax_cents is then part of the subtotal, not added).
+    tax_included: Mapped[bool] = mapped_column(Boolean, default=False)
 
     ship_name: Mapped[str] = mapped_column(String(lengths.PERSON_NAME), default="")
     ship_line1: Mapped[str] = mapped_column(String(lengths.ADDRESS_LINE), default="")
@@ -90,6 +99,9 @@ class Order(Model):
     coupon_use_counted: Mapped[bool] = mapped_column(Boolean, default=False)
     # The sum of refunds that succeeded, kept with each one so lists need no join.
     refunded_cents: Mapped[int] = mapped_column(Integer, default=0)
+    # The shopper ticked "Email me a reminder if I don't finish"; never set without that tick.
+    recovery_consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    recovery_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now_utc, onupdate=now_utc)
@@ -237,6 +249,7 @@ class Refund(Model):
     __table_args__ = (
         Index("ix_refunds_order_id", "order_id"),
         Index("ix_refunds_status_created_at", "status", "created_at"),
+        Index("ix_refunds_settled_at", "settled_at"),  # refunds in a report's date range
         CheckConstraint("amount_cents > 0", name="amount_positive"),
     )
 

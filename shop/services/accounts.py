@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shop.database import write_transaction
 from shop.extensions import db
-from shop.models import Address, Order, OrderStatus, OutboxEmail, User, UserSession, lengths
+from shop.models import Address, Order, OrderStatus, OutboxEmail, Role, User, UserSession, lengths
 from shop.models.base import now_utc
 from shop.services import NotFound, ShopError, secret_key
 from shop.services.mail import external_url, queue_email
@@ -89,7 +89,7 @@ def _check_address(fields: AddressFields) -> None:
 
 
 def create_admin(email: str, password: str, name: str = "Admin") -> User:
-    """Create an admin account, or promote and re-password an existing one."""
+    """Create an owner account, or make an existing one an owner and re-password it."""
     email = normalize_email(email)
     check_new_password(password)
     name = clean_name(name)
@@ -97,10 +97,10 @@ def create_admin(email: str, password: str, name: str = "Admin") -> User:
     with write_transaction():
         user = find_user_by_email(email)
         if user is None:
-            user = User(email=email, name=name, password_hash=password_hash, is_admin=True)
+            user = User(email=email, name=name, password_hash=password_hash, role=Role.OWNER)
             db.session.add(user)
         else:
-            user.is_admin = True
+            user.role = Role.OWNER
             user.password_hash = password_hash
             user.password_changed_at = now_utc()
             _end_user_sessions(user.id)

@@ -3,11 +3,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
-from flask import current_app
 
 from shop.extensions import db
 from shop.models import Order, Product, ProductVariant
 from shop.models.base import now_utc
+from shop.services import store_settings
 
 
 @dataclass
@@ -19,8 +19,8 @@ class Overview:
 
 
 def low_stock_threshold() -> int:
-    """Return SHOP_LOW_STOCK_THRESHOLD: at or below this many left, a variant is low on stock."""
-    return int(current_app.config["LOW_STOCK_THRESHOLD"])
+    """Return the low-stock threshold setting: at or below this many left, a variant is low on stock."""
+    return int(store_settings.get("low_stock_threshold"))
 
 
 def overview() -> Overview:

@@ -29,6 +29,7 @@ class CheckoutDetails:
     region: str = ""  # a listed country's code ("OR"), else the county or region typed, if any
     phone: str = ""
     coupon_code: str = ""
+    recovery_consent: bool = False  # the shopper ticked "Email me a reminder if I don't finish"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from shop.database import end_read_transaction, rows_changed, write_transaction
 from shop.extensions import db, mail
 from shop.models import OutboxEmail
 from shop.models.base import now_utc
+from shop.services import store_settings
 
 MAX_ATTEMPTS = 10
 
@@ -29,7 +30,7 @@ def queue_email(recipient: str, subject: str, template: str, **context) -> Outbo
     The caller commits; nothing is sent until then. Queued during a request, the email goes out
     from the background sender once the response has been sent.
     """
-    context.setdefault("shop_name", current_app.config["SHOP_NAME"])
+    context.setdefault("shop_name", store_settings.get("shop_name"))
     # The branded header links home; the footer's contact details come from the templates' shop context.
     context.setdefault("shop_url", external_url("catalog.home"))
     email = OutboxEmail(
@@ -51,7 +52,7 @@ def sender() -> str:
         name, address = configured
     else:
         name, address = parseaddr(str(configured))
-    return formataddr((name or current_app.config["SHOP_NAME"], address))
+    return formataddr((name or store_settings.get("shop_name"), address))
 
 
 def external_url(endpoint: str, **values) -> str:

@@ -3,6 +3,8 @@ from dataclasses import dataclass
 
 from flask import current_app
 
+from shop.services import store_settings
+
 
 @dataclass(frozen=True)
 class Letterhead:
@@ -13,6 +15,5 @@ class Letterhead:
 
 def letterhead() -> Letterhead:
     """Return the shop's name, its postal address split into lines at the commas, and its tax id."""
-    config = current_app.config
-    lines = tuple(part.strip() for part in (config["ADDRESS"] or "").split(",") if part.strip())
-    return Letterhead(config["SHOP_NAME"], lines, (config["TAX_ID"] or "").strip())
+    lines = tuple(part.strip() for part in (store_settings.get("address") or "").split(",") if part.strip())
+    return Letterhead(store_settings.get("shop_name"), lines, (current_app.config["TAX_ID"] or "").strip())

@@ -33,7 +33,7 @@ from shop.models import (
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import format_money
-from shop.services import ShopError, lifecycle, secret_key
+from shop.services import ShopError, lifecycle, secret_key, store_settings
 from shop.services.checkout import CheckoutDetails, quote_cart
 from shop.services.lifecycle import SYSTEM, Actor, OrderNotFound, transition
 from shop.services.mail import external_url, queue_email
@@ -96,8 +96,8 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
             ship_country=details.country, ship_phone=details.phone,
             shipping_method_name=quote.shipping_method.name if quote.shipping_method else "",
             coupon_code=quote.coupon.code if quote.coupon else None,
-            placement_token=placement_token,
-            reserved_until=now_utc() + timedelta(minutes=int(current_app.config["RESERVATION_MINUTES"])),
+            placement_token=placement_token, recovery_consent=details.recovery_consent,
+            reserved_until=now_utc() + timedelta(minutes=int(store_settings.get("reservation_minutes"))),
             items=[
                 OrderItem(
                     variant_id=line.variant_id, product_name=line.product_name,
@@ -299,8 +299,8 @@ def _next_invoice_number() -> int:
 
 
 def _notify_staff(order: Order) -> None:
-    """Tell the addresses in ORDER_NOTIFY_EMAILS about a newly paid order."""
-    setting = current_app.config.get("ORDER_NOTIFY_EMAILS") or ""
+    """Tell the order-notification addresses (a store setting) about a newly paid order."""
+    setting = store_settings.get("order_notify_emails") or ""
     recipients = setting if isinstance(setting, list | tuple) else str(setting).split(",")
     admin_url = external_url("admin.order", order_id=order.id)
     for recipient in dict.fromkeys(address.strip() for address in recipients if address.strip()):

@@ -19,6 +19,7 @@ from shop.core.security import PERSONAL_BLUEPRINTS
 from shop.extensions import db
 from shop.models import Category, Product, ProductImage, ProductSearch, ProductVariant
 from shop.money import decimal_places
+from shop.services import store_settings
 from shop.services.catalog import Crumb, all_categories
 from shop.services.images import rendition_name
 from shop.services.rich_text import plain_text
@@ -149,7 +150,7 @@ def product_structured_data(product: Product, variants: list[ProductVariant], tr
             "bestRating": 5,
             "worstRating": 1,
         }
-    steps = [(current_app.config["SHOP_NAME"], build("catalog.home"))]
+    steps = [(store_settings.get("shop_name"), build("catalog.home"))]
     # A hidden category has no page to point at, so it is left out of the trail.
     steps += [(crumb.category.name, build("catalog.category", slug=crumb.category.slug))
               for crumb in trail if crumb.visible]
@@ -167,27 +168,26 @@ def product_structured_data(product: Product, variants: list[ProductVariant], tr
 
 def home_structured_data() -> list[dict]:
     """Return the home page's JSON-LD: the shop as an Organization, and the WebSite with its search box."""
-    config = current_app.config
     build = url_builder()
     home = build("catalog.home")
     organization: dict = {
         "@context": "https://schema.org",
         "@type": "Organization",
-        "name": config["SHOP_NAME"],
+        "name": store_settings.get("shop_name"),
         "url": home,
         "logo": build("static", filename=LOGO),
     }
-    if config["CONTACT_EMAIL"]:
-        organization["email"] = config["CONTACT_EMAIL"]
+    if store_settings.get("contact_email"):
+        organization["email"] = store_settings.get("contact_email")
         organization["contactPoint"] = {
-            "@type": "ContactPoint", "contactType": "customer service", "email": config["CONTACT_EMAIL"],
+            "@type": "ContactPoint", "contactType": "customer service", "email": store_settings.get("contact_email"),
         }
-    if config["ADDRESS"]:
-        organization["address"] = config["ADDRESS"]
+    if store_settings.get("address"):
+        organization["address"] = store_settings.get("address")
     website = {
         "@context": "https://schema.org",
         "@type": "WebSite",
-        "name": config["SHOP_NAME"],
+        "name": store_settings.get("shop_name"),
         "url": home,
         "potentialAction": {
             "@type": "SearchAction",

@@ -20,6 +20,7 @@ from shop.models import Order
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import THREE_DECIMAL_CURRENCIES, minor_units_per_major
+from shop.services import store_settings
 from shop.services.mail import external_url
 
 # Stripe accepts an expiry 30 minutes to 24 hours ahead; the margins absorb clock skew.
@@ -133,7 +134,7 @@ def order_key(order: Order, purpose: str) -> str:
 def checkout_session_expiry(order: Order) -> int:
     """Return the session's expiry: the reservation's, clamped to the window Stripe accepts."""
     now = now_utc()
-    minutes = int(current_app.config["RESERVATION_MINUTES"])
+    minutes = int(store_settings.get("reservation_minutes"))
     wanted = order.reserved_until or now + timedelta(minutes=minutes)
     return int(min(max(wanted, now + EARLIEST_EXPIRY), now + LATEST_EXPIRY).timestamp())
 

@@ -53,7 +53,7 @@ def test_create_admin_with_password_option_and_prompt(app, runner):
     result = runner.invoke(args=["shop", "create-admin", "second@example.com"],
                            input="another-long-secret\nanother-long-secret\n")
     assert result.exit_code == 0, result.output
-    assert db.session.scalar(sa.select(User.is_admin).where(User.email == "second@example.com"))
+    assert db.session.scalar(sa.select(User.role).where(User.email == "second@example.com")) == "owner"
 
 
 def test_create_admin_refuses_bad_input(app, runner):

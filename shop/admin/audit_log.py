@@ -1,0 +1,2 @@
+"""Admin pages: audit_log (being built)."""
+from shop.admin import bp  # noqa: F401

@@ -1,0 +1,2 @@
+"""Admin pages: customers (being built)."""
+from shop.admin import bp  # noqa: F401
