@@ -16,6 +16,7 @@ from shop.admin import (  # noqa: E402,F401
     order_detail,
     order_documents,
     orders,
+    permissions,
     products,
     reports,
     reviews,

@@ -4,6 +4,8 @@ from typing import Any
 
 from flask import current_app
 
+from shop.models import User
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -32,3 +34,8 @@ BY_NAME = {setting.name: setting for setting in SETTINGS}
 def get(name: str) -> Any:
     """Return a store setting's current value: the owner's, else its SHOP_* default."""
     return current_app.config[BY_NAME[name].config_key]
+
+
+def save(actor: User, changes: dict[str, Any]) -> dict[str, list[Any]]:
+    """Store the owner's values for some settings, audited; return {name: [before, after]} of what changed."""
+    raise NotImplementedError("store settings are being built")
