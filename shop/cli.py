@@ -73,6 +73,35 @@ def release_expired_command() -> None:
 
     released = release_expired_reservations()
     click.echo(f"Released the reservations of {released} expired order(s).")
+    _send_reminders()
+
+
+@shop_group.command("send-reminders")
+def send_reminders_command() -> None:
+    """Email one reminder for each abandoned checkout whose shopper asked for it (run it from cron)."""
+    _send_reminders()
+
+
+def _send_reminders() -> None:
+    from shop.services.mail import deliver_pending
+    from shop.services.recovery import send_reminders
+
+    sent = send_reminders()
+    if sent:
+        deliver_pending(limit=1000)
+    click.echo(f"Sent {sent} checkout reminder(s).")
+
+
+@shop_group.command("low-stock-digest")
+def low_stock_digest_command() -> None:
+    """Email the daily list of variants at or below the low-stock threshold, when the digest is on (for cron)."""
+    from shop.services.mail import deliver_pending
+    from shop.services.stock_alerts import send_digest
+
+    outcome = send_digest()
+    if outcome.sent_to:
+        deliver_pending(limit=1000)
+    click.echo(outcome.message)
 
 
 @shop_group.command("reconcile-payments")
