@@ -1,29 +1,30 @@
-"""One view per information page; the templates hold the words."""
-from flask import render_template
+"""A content page as shoppers read it, and the addresses the footer's pages had before they were editable."""
+from flask import abort, redirect, render_template, url_for
 
 from shop.pages import bp
-from shop.services.checkout import active_shipping_methods
+from shop.services import content_pages
+
+# Links in emails, bookmarks and search engines still point at these.
+OLD_ADDRESSES = {"/shipping-returns": "shipping-returns", "/privacy": "privacy", "/terms": "terms",
+                 "/contact": "contact"}
 
 
-@bp.get("/shipping-returns")
-def shipping_returns():
-    """Show the shipping methods and their prices, and how returns work."""
-    return render_template("pages/shipping_returns.html", shipping_methods=active_shipping_methods())
+@bp.get("/pages/<slug>")
+def page(slug: str):
+    """Show a published page; an unpublished or unknown one is not found."""
+    found = content_pages.published_page(slug)
+    if found is None:
+        abort(404)
+    return render_template("pages/page.html", page=found, body=content_pages.render_body(found.body))
 
 
-@bp.get("/privacy")
-def privacy():
-    """Say what the shop keeps about a shopper, why, and for how long."""
-    return render_template("pages/privacy.html")
+def _moved(slug: str):
+    def view():
+        return redirect(url_for("pages.page", slug=slug), 301)
+
+    view.__doc__ = f"Send the old address to the {slug} page, for good."
+    return view
 
 
-@bp.get("/terms")
-def terms():
-    """Show the terms of sale."""
-    return render_template("pages/terms.html")
-
-
-@bp.get("/contact")
-def contact():
-    """Show how to reach the shop."""
-    return render_template("pages/contact.html")
+for path, slug in OLD_ADDRESSES.items():
+    bp.add_url_rule(path, slug.replace("-", "_"), _moved(slug), methods=["GET"])

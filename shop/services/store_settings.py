@@ -1,10 +1,33 @@
-"""Store settings the owner edits in the admin, each defaulting to its SHOP_* configuration value."""
-from dataclasses import dataclass
+"""Store settings the owner edits in the admin, each defaulting to its SHOP_* configuration value.
+
+Every process keeps the owner's values, with the footer's page links that every page shows too,
+for SETTINGS_CACHE_SECONDS: a page reads neither from the database. The process that saves forgets
+them at once; the others read them again when their copy is older than that.
+"""
+import logging
+import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import Flask, current_app
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from shop.models import User
+from shop import text
+from shop.database import write_transaction
+from shop.extensions import db
+from shop.models import StoreSetting, User
+from shop.money import MAX_AMOUNT, format_money
+from shop.services import audit
+from shop.services.taxonomy import FieldRefusal
+
+log = logging.getLogger(__name__)
+
+CACHE = "shop.store_settings"  # the key of this app's cached values in app.extensions
+MAX_TEXT = 100
+MAX_ADDRESS = 300
+MAX_EMAILS = 10
 
 
 @dataclass(frozen=True)
@@ -13,6 +36,8 @@ class Setting:
     config_key: str  # the SHOP_* setting (without the prefix) that gives the default
     label: str
     kind: str  # "text", "email", "emails", "address", "int", "money", "bool"
+    minimum: int = 0  # for "int" and "money"
+    maximum: int = MAX_AMOUNT
 
 
 SETTINGS = (
@@ -20,8 +45,10 @@ SETTINGS = (
     Setting("contact_email", "CONTACT_EMAIL", "Contact email", "email"),
     Setting("address", "ADDRESS", "Postal address", "address"),
     Setting("order_notify_emails", "ORDER_NOTIFY_EMAILS", "Order notification emails", "emails"),
-    Setting("low_stock_threshold", "LOW_STOCK_THRESHOLD", "Low-stock threshold", "int"),
-    Setting("reservation_minutes", "RESERVATION_MINUTES", "Minutes an unpaid order holds its stock", "int"),
+    Setting("low_stock_threshold", "LOW_STOCK_THRESHOLD", "Low-stock threshold", "int", 0, 100_000),
+    # Stripe's payment page lives between 30 minutes and a day, whatever the reservation says.
+    Setting("reservation_minutes", "RESERVATION_MINUTES", "Minutes an unpaid order holds its stock", "int",
+            10, 24 * 60),
     Setting("low_stock_notify_emails", "LOW_STOCK_NOTIFY_EMAILS", "Low-stock notification emails", "emails"),
     Setting("low_stock_digest", "LOW_STOCK_DIGEST", "Send a daily low-stock digest", "bool"),
     Setting("prices_include_tax", "PRICES_INCLUDE_TAX", "Prices are entered including tax", "bool"),
@@ -31,11 +58,184 @@ SETTINGS = (
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 
 
+class InvalidSetting(FieldRefusal):
+    """A value the setting cannot take; the settings page shows the message next to its field."""
+
+
+@dataclass(frozen=True)
+class FooterLink:
+    slug: str
+    title: str
+
+
+@dataclass
+class _Cached:
+    values: dict[str, Any]  # the owner's values; a setting missing here takes its default
+    footer: list[FooterLink]
+    read_at: float = field(default_factory=time.monotonic)
+
+
+def _clock() -> float:
+    return time.monotonic()
+
+
 def get(name: str) -> Any:
     """Return a store setting's current value: the owner's, else its SHOP_* default."""
+    setting = BY_NAME[name]
+    values = _cached().values
+    # The default is read from the configuration each time, so a changed config applies at once.
+    return values[name] if name in values else current_app.config[setting.config_key]
+
+
+def default(name: str) -> Any:
+    """Return the SHOP_* default of a setting, which applies while the owner has not set it."""
     return current_app.config[BY_NAME[name].config_key]
 
 
+def footer_links() -> list[FooterLink]:
+    """Return the published pages the footer links to, in their order."""
+    return _cached().footer
+
+
+def forget() -> None:
+    """Drop this process's copy, so the next read sees what was just committed."""
+    current_app.extensions.pop(CACHE, None)
+
+
+def init_app(app: Flask) -> None:
+    """Read the values once as the app starts, so no shopper's request pays for the first read."""
+    with app.app_context():
+        app.extensions[CACHE] = _read(None, quiet=True)  # a database not migrated yet is no news here
+
+
+def _cached() -> _Cached:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cached: _Cached | None = app.extensions.get(CACHE)
+    if cached is None or _clock() - cached.read_at >= float(app.config["SETTINGS_CACHE_SECONDS"]):
+        cached = _read(cached)
+        app.extensions[CACHE] = cached
+    return cached
+
+
+def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
+    """Read the owner's values and the footer's links on a connection of their own.
+
+    Its own connection leaves the request's transaction alone. When the database cannot answer
+    (not yet migrated, or down while an error page renders) the last values, or the defaults,
+    serve until the next try.
+    """
+    from shop.services.content_pages import read_footer_links  # content pages forget this cache on change
+
+    try:
+        with db.engine.connect() as connection:
+            read = connection.execute(sa.select(StoreSetting.name, StoreSetting.value))
+            values: dict[str, Any] = {name: value for name, value in read}
+            footer = read_footer_links(connection)
+    except SQLAlchemyError as error:
+        log.log(logging.INFO if quiet else logging.WARNING,
+                "Store settings could not be read; using the last known values: %s", error)
+        return _Cached(previous.values if previous else {}, previous.footer if previous else [], _clock())
+    return _Cached({name: value for name, value in values.items() if name in BY_NAME}, footer, _clock())
+
+
+def stored_values() -> dict[str, Any]:
+    """Return every setting's value as the database has it now (for the settings form), defaults filled in."""
+    rows = db.session.execute(sa.select(StoreSetting.name, StoreSetting.value))
+    stored: dict[str, Any] = {name: value for name, value in rows}
+    return {setting.name: stored.get(setting.name, default(setting.name)) for setting in SETTINGS}
+
+
 def save(actor: User, changes: dict[str, Any]) -> dict[str, list[Any]]:
-    """Store the owner's values for some settings, audited; return {name: [before, after]} of what changed."""
-    raise NotImplementedError("store settings are being built")
+    """Store the owner's values for some settings, audited; return {name: [before, after]} of what changed.
+
+    Every value is checked before anything is written; a refused one raises InvalidSetting naming it.
+    """
+    cleaned = {name: clean(name, value) for name, value in changes.items()}
+    with write_transaction():
+        rows = {row.name: row for row in db.session.scalars(
+            sa.select(StoreSetting).where(StoreSetting.name.in_(cleaned)).with_for_update())}
+        changed: dict[str, list[Any]] = {}
+        for name, value in cleaned.items():
+            row = rows.get(name)
+            before = row.value if row is not None else default(name)
+            if before == value:
+                continue
+            changed[name] = [before, value]
+            if row is None:
+                db.session.add(StoreSetting(name=name, value=value, updated_by_id=actor.id))
+            else:
+                row.value = value
+                row.updated_by_id = actor.id
+        if changed:
+            labels = ", ".join(BY_NAME[name].label.lower() for name in changed)
+            audit.record(actor, "settings.update", "store_settings", None, f"Changed {labels}", changed)
+            try:
+                db.session.flush()
+            except IntegrityError as error:  # another owner saved the same new setting a moment ago
+                raise InvalidSetting(next(iter(changed)), "Someone else saved the settings just now; "
+                                                          "please check them and save again.") from error
+    forget()
+    return changed
+
+
+def clean(name: str, value: Any) -> Any:
+    """Return the value in the form the setting stores, or raise InvalidSetting saying what is wrong."""
+    if name not in BY_NAME:
+        raise ValueError(f"no store setting is called {name!r}")
+    setting = BY_NAME[name]
+    if setting.kind == "bool":
+        if not isinstance(value, bool):
+            raise InvalidSetting(name, f"{setting.label} is either on or off.")
+        return value
+    if setting.kind in ("int", "money"):
+        return _whole_number(setting, value)
+    if not isinstance(value, str):
+        raise InvalidSetting(name, f"Please enter the {setting.label.lower()} as text.")
+    if setting.kind == "emails":
+        return _emails(setting, value)
+    value = value.strip()
+    if setting.kind == "email":
+        return _email(setting, value) if value else ""
+    if setting.kind == "address":
+        # Lines become commas, the form every reader of the address splits on.
+        value = ", ".join(line.strip().strip(",").strip() for line in value.splitlines() if line.strip(" ,"))
+        return _text(setting, value, MAX_ADDRESS, required=False)
+    return _text(setting, value, MAX_TEXT, required=True)
+
+
+def _text(setting: Setting, value: str, max_length: int, required: bool) -> str:
+    if required and not value:
+        raise InvalidSetting(setting.name, f"Please enter the {setting.label.lower()}.")
+    if len(value) > max_length:
+        raise InvalidSetting(setting.name, f"The {setting.label.lower()} can be at most {max_length} characters long.")
+    if not text.storable(value):
+        raise InvalidSetting(setting.name, f"The {setting.label.lower()} contains characters we cannot store.")
+    return value
+
+
+def _email(setting: Setting, value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as error:
+        raise InvalidSetting(setting.name, f"{value} is not a valid email address: {error}") from error
+
+
+def _emails(setting: Setting, value: str) -> str:
+    addresses = [part.strip() for part in value.replace(";", ",").replace("\n", ",").split(",") if part.strip()]
+    if len(addresses) > MAX_EMAILS:
+        raise InvalidSetting(setting.name, f"Enter at most {MAX_EMAILS} addresses.")
+    unique = list(dict.fromkeys(_email(setting, address) for address in addresses))
+    return ", ".join(unique)
+
+
+def _whole_number(setting: Setting, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidSetting(setting.name, f"Please enter the {setting.label.lower()} as a whole number.")
+    if not setting.minimum <= value <= setting.maximum:
+        if setting.kind == "money":
+            currency = current_app.config["CURRENCY"]
+            span = f"{format_money(setting.minimum, currency)} and {format_money(setting.maximum, currency)}"
+        else:
+            span = f"{setting.minimum:,} and {setting.maximum:,}"
+        raise InvalidSetting(setting.name, f"The {setting.label.lower()} must be between {span}.")
+    return value
