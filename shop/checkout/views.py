@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
 from shop.checkout import bp, limits
+from shop.checkout.countries import COUNTRIES, RegionRefused, country_name
 from shop.checkout.forms import CancelOrderForm, CheckoutForm, TestPaymentForm
 from shop.core.outcomes import flash_refusals
 from shop.core.params import page_number
@@ -13,7 +14,7 @@ from shop.core.templating import order_status_label as order_status
 from shop.models import MONEY_TAKEN, Order
 from shop.services import ShopError, accounts, payments, refunds
 from shop.services.cart import clear_cart, read_cart
-from shop.services.checkout import CheckoutDetails, active_shipping_methods, preview_quote
+from shop.services.checkout import CheckoutDetails, active_shipping_methods, not_offered_message, preview_quote
 from shop.services.lifecycle import Actor
 from shop.services.order_file import OrderFile, order_file
 from shop.services.orders import (
@@ -44,18 +45,30 @@ def start():
     if not cart:
         flash("Your cart is empty. Add something before checking out.", "info")
         return redirect(url_for("cart.view"))
-    methods = active_shipping_methods()
     form = CheckoutForm()
-    form.shipping_method.choices = [SelectChoice(method.id, method.name) for method in methods]
     if request.method == "GET":
-        _prefill(form, methods)
+        _prefill(form)
     submitted_token = form.placement_token.data
     if not submitted_token:
         form.placement_token.data = secrets.token_urlsafe(24)
 
+    user_id = current_user.id if current_user.is_authenticated else None
+    # The address as typed picks the methods offered, so "Update summary" re-lists them without JavaScript.
+    quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data,
+                          _typed_region(form), form.email.data, user_id)
+    methods = quote.methods
+    form.shipping_method.choices = [SelectChoice(method.id, method.name) for method in methods]
+    shipping_note = None
+    if quote.shipping_method is not None and form.shipping_method.data != quote.shipping_method.id:
+        if form.shipping_method.data is not None and not form.place.data:
+            shipping_note = (f"The shipping method you chose is not offered for this address, "
+                             f"so {quote.shipping_method.name} is chosen instead.")
+        if not form.place.data:
+            form.shipping_method.data = quote.shipping_method.id
     # Only placing checks the details: recomputing the summary of a half-filled form is no mistake.
     valid = bool(form.place.data) and form.validate_on_submit()
-    quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data, methods)
+    if form.shipping_method.errors and form.shipping_method.data not in {method.id for method in methods}:
+        form.shipping_method.errors = [not_offered_message(form.shipping_method.data)]
     if quote.coupon_error:
         # A coupon the shop refused is the coupon field's error, shown beside it and in the error summary.
         form.coupon.errors = [*form.coupon.errors, quote.coupon_error]
@@ -63,19 +76,28 @@ def start():
     if quote.unavailable or not quote.lines:
         flash("Some items in your cart are no longer available. Please review your cart.", "warning")
         return redirect(url_for("cart.view"))
-    if not methods:
+    nowhere = not methods and form.country.data in COUNTRIES and bool(active_shipping_methods())
+    if not methods and not nowhere:
         flash("Checkout is closed: no shipping method is available right now.", "error")
-    elif valid and not quote.coupon_error and not minimum_error:
+    elif valid and methods and not quote.coupon_error and not minimum_error:
         if submitted_token:
             return _place(cart, form)
         flash("Please check your details and press “Place order and pay” again.", "info")
     return render_template("checkout/start.html", form=form, quote=quote, methods=methods,
-                           minimum_error=minimum_error, test_mode=payments.is_test_mode())
+                           minimum_error=minimum_error, test_mode=payments.is_test_mode(),
+                           shipping_note=shipping_note,
+                           no_shipping_to=country_name(form.country.data) if nowhere else None)
 
 
-def _prefill(form: CheckoutForm, methods) -> None:
-    if methods:
-        form.shipping_method.data = methods[0].id
+def _typed_region(form: CheckoutForm) -> str:
+    """Return the region the form names, or "" while it names none the country has."""
+    try:
+        return form.region_to_store()
+    except RegionRefused:
+        return ""
+
+
+def _prefill(form: CheckoutForm) -> None:
     if not current_user.is_authenticated:
         return
     form.email.data = current_user.email

@@ -34,7 +34,7 @@ from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import format_money
 from shop.services import ShopError, lifecycle, secret_key, store_settings
-from shop.services.checkout import CheckoutDetails, quote_cart
+from shop.services.checkout import CheckoutDetails, check_customer_limit, quote_cart
 from shop.services.lifecycle import SYSTEM, Actor, OrderNotFound, transition
 from shop.services.mail import external_url, queue_email
 
@@ -75,7 +75,8 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
     release_expired_reservations()
     with write_transaction():
         _refuse_if_placed(placement_token)
-        quote = quote_cart(cart, details.shipping_method_id, details.coupon_code, details.country)
+        quote = quote_cart(cart, details.shipping_method_id, details.coupon_code, details.country,
+                           region=details.region, email=details.email, user_id=user_id)
         if quote.unavailable or not quote.lines:
             raise ShopError("An item in your cart is no longer available; please review your cart.")
         if quote.coupon_error:
@@ -84,13 +85,14 @@ def place_order(cart: dict[int, int], details: CheckoutDetails, user_id: int | N
         if refusal:
             raise ShopError(refusal)
         if quote.coupon is not None:
-            _claim_coupon_use(quote.coupon.id)
+            _claim_coupon_use(quote.coupon.id, details.email, user_id)
         order = Order(
             user_id=user_id, email=details.email, currency=quote.currency,
             status=OrderStatus.PENDING, payment_status=PaymentStatus.UNPAID,
             subtotal_cents=quote.subtotal_cents, shipping_cents=quote.shipping_cents,
             discount_cents=quote.discount_cents, tax_cents=quote.tax_cents,
-            total_cents=quote.total_cents,
+            total_cents=quote.total_cents, tax_rate_bp=quote.tax.rate_bp, tax_label=quote.tax.label,
+            tax_included=quote.tax.included,
             ship_name=details.name, ship_line1=details.line1, ship_line2=details.line2,
             ship_city=details.city, ship_region=details.region, ship_postal_code=details.postal_code,
             ship_country=details.country, ship_phone=details.phone,
@@ -137,22 +139,26 @@ def _refuse_if_placed(placement_token: str | None) -> None:
         raise AlreadyPlaced(existing)
 
 
-def _claim_coupon_use(coupon_id: int) -> None:
-    """Refuse a limited coupon once its paid uses and the unpaid orders holding it reach the limit.
+def _claim_coupon_use(coupon_id: int, email: str, user_id: int | None) -> None:
+    """Refuse a limited coupon once its paid uses and the unpaid orders holding it reach a limit.
 
-    The coupon row is locked (SQLite's write transaction already serialises placements), so
-    parallel checkouts see each other's orders and cannot all take the last use.
+    Both limits count under the coupon's row lock (SQLite's write transaction already serialises
+    placements), so parallel checkouts see each other's orders and cannot all take the last use,
+    neither the coupon's last nor one shopper's last.
     """
     coupon = db.session.scalar(sa.select(Coupon).where(Coupon.id == coupon_id).with_for_update()
                                .execution_options(populate_existing=True))
-    if coupon is None or coupon.usage_limit is None:
+    if coupon is None:
         return
-    held = db.session.scalar(
-        sa.select(sa.func.count(Order.id)).where(
-            Order.coupon_code == coupon.code, Order.status == OrderStatus.PENDING, Order.reserved_until.is_not(None))
-    )
-    if coupon.times_used + (held or 0) >= coupon.usage_limit:
-        raise ShopError(f"The coupon {coupon.code} has been used up.")
+    if coupon.usage_limit is not None:
+        held = db.session.scalar(
+            sa.select(sa.func.count(Order.id)).where(
+                Order.coupon_code == coupon.code, Order.status == OrderStatus.PENDING,
+                Order.reserved_until.is_not(None))
+        )
+        if coupon.times_used + (held or 0) >= coupon.usage_limit:
+            raise ShopError(f"The coupon {coupon.code} has been used up.")
+    check_customer_limit(coupon, email, user_id)
 
 
 def _count_coupon_use(code: str) -> bool:

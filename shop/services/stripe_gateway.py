@@ -142,7 +142,8 @@ def checkout_session_expiry(order: Order) -> int:
 def expected_total(order: Order) -> int:
     """Return the amount Stripe will compute for the session built from this order."""
     items = sum(item.unit_price_cents * item.quantity for item in order.items)
-    return items + order.tax_cents + order.shipping_cents - order.discount_cents
+    added_tax = 0 if order.tax_included else order.tax_cents  # prices that include the tax already hold it
+    return items + added_tax + order.shipping_cents - order.discount_cents
 
 
 def shipping_details(order: Order) -> SessionCreateParamsPaymentIntentDataShipping:
@@ -180,7 +181,7 @@ def checkout_session_params(order: Order, coupon_id: str | None) -> SessionCreat
         }
         for item in order.items
     ]
-    if order.tax_cents:
+    if order.tax_cents and not order.tax_included:
         line_items.append({
             "quantity": 1,
             "price_data": {"currency": currency, "unit_amount": to_stripe_amount(order.tax_cents, currency),
