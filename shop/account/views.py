@@ -1,5 +1,8 @@
-"""The shopper's account pages: profile, password, logging out everywhere, address book and account deletion."""
-from flask import flash, redirect, render_template, url_for
+"""The shopper's account pages: profile, password, logging out everywhere, address book, account deletion and
+downloading one's data."""
+import json
+
+from flask import Response, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from shop.account import bp
@@ -7,7 +10,7 @@ from shop.account.forms import AddressForm, DeleteAccountForm, PasswordForm, Pro
 from shop.auth.sessions import current_session_id, end_session, logged_out_redirect, refresh_fingerprint
 from shop.core.outcomes import flash_refusals, load_or_404
 from shop.extensions import login_manager
-from shop.services import accounts
+from shop.services import accounts, my_data
 
 
 @bp.before_request
@@ -112,3 +115,11 @@ def delete():
             flash("Your account has been deleted. Thank you for shopping with us.", "info")
             return redirect(url_for("catalog.home"))
     return render_template("account/delete.html", form=form)
+
+
+@bp.post("/my-data")
+def download_data():
+    """Send everything the shop keeps about the account as a JSON file (a POST: the app's CSRF check guards it)."""
+    document = json.dumps(my_data.export(current_user.id), ensure_ascii=False, indent=2)
+    return Response(document, mimetype="application/json", headers={
+        "Content-Disposition": 'attachment; filename="my-data.json"'})
