@@ -22,6 +22,7 @@ FINGERPRINT_KEY = "_auth_pw"
 SESSION_ID_KEY = "_auth_sid"
 PASSWORD_CHANGED = "Your password was changed. Please log in again."
 ENDED_ELSEWHERE = "You have been logged out. Please log in again."
+DISABLED = "You have been logged out: your account has been disabled."
 # Writing the last-seen time on every request would re-send the cookie each time.
 SEEN_RESOLUTION_SECONDS = 60
 
@@ -90,6 +91,10 @@ def load_session_user(user_id: str) -> User | None:
     if not user_id.isdigit() or session_id is None:
         return None
     user, is_open = accounts.find_session_user(int(user_id), session_id)
+    if user is not None and user.is_disabled:
+        # Disabling ends the account's logins; this also ends one opened by a login that raced it.
+        g.session_ended_message = DISABLED
+        return None
     if user is not None and not is_open:
         # Ended by another browser: say why when enforce_session_limits logs this one out.
         password_changed = session.get(FINGERPRINT_KEY) != password_fingerprint(user)
@@ -118,7 +123,7 @@ def enforce_session_limits() -> None:
         end_session()
         flash("Your session expired. Please log in again.", "info")
         return
-    if not current_user.is_authenticated:  # the account was deleted, or this login ended elsewhere
+    if not current_user.is_authenticated:  # the account was deleted or disabled, or this login ended elsewhere
         message = g.pop("session_ended_message", None)
         end_session()
         if message:

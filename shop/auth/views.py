@@ -1,6 +1,6 @@
-"""Registration, login, logout and password reset."""
+"""Registration, email confirmation, login, logout and password reset."""
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from shop.auth import bp, limits
 from shop.auth.forms import LoginForm, RegisterForm, ResetPasswordForm, ResetRequestForm
@@ -29,7 +29,8 @@ def register():
         with flash_refusals():
             user = accounts.register_user(form.email.data, form.name.data, form.password.data)
             start_session(user, remember=False)
-            flash("Welcome! Your account is ready.", "success")
+            flash(f"Welcome! Your account is ready. We have emailed {user.email} a link to confirm the address.",
+                  "success")
             return redirect(_after_login_target())
     return render_template("auth/register.html", form=form, next=safe_local_path(request.args.get("next")))
 
@@ -109,3 +110,33 @@ def reset_password(token: str):
     # The token in this page's address goes to no other site: shop.core.security sends
     # Referrer-Policy: same-origin for pages with a token.
     return render_template("auth/reset_password.html", form=form, token=token)
+
+
+@bp.get("/confirm/<token>")
+def confirm_email(token: str):
+    """Confirm the email address a link was sent to; guest orders placed with it join the account."""
+    with flash_refusals():
+        outcome = accounts.confirm_email(token)
+        if outcome.newly_confirmed:
+            flash(f"Thank you: your email address {outcome.user.email} is confirmed.", "success")
+        else:
+            flash(f"Your email address {outcome.user.email} was already confirmed.", "info")
+        if outcome.orders_joined:
+            joined = "order" if outcome.orders_joined == 1 else "orders"
+            flash(f"{outcome.orders_joined} {joined} you placed as a guest with this address now appear in your "
+                  "account.", "info")
+        if current_user.is_authenticated and current_user.id == outcome.user.id:
+            return redirect(url_for("checkout.account_orders"))
+        return redirect(url_for("auth.login"))
+    return redirect(url_for("account.index") if current_user.is_authenticated else url_for("auth.login"))
+
+
+@bp.post("/confirm")
+@login_required
+@limits.confirmation_per_account
+def resend_confirmation():
+    """Email the logged-in shopper a new link to confirm their address."""
+    with flash_refusals():
+        user = accounts.send_email_confirmation(current_user.id)
+        flash(f"We have emailed {user.email} a new confirmation link. It works for a week.", "success")
+    return redirect(url_for("account.index"))

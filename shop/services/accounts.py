@@ -1,4 +1,5 @@
-"""Account use cases: registration, login sessions, password reset, profile, address book, deletion."""
+"""Account use cases: registration, email confirmation, login sessions, password reset, profile, address book,
+deletion."""
 import hashlib
 import hmac
 import secrets
@@ -12,7 +13,7 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 
-from shop.database import write_transaction
+from shop.database import rows_changed, write_transaction
 from shop.extensions import db
 from shop.models import Address, Order, OrderStatus, OutboxEmail, Role, User, UserSession, lengths
 from shop.models.base import now_utc
@@ -29,15 +30,28 @@ from shop.text import storable
 
 RESET_TOKEN_MAX_AGE = 3600
 RESET_TOKEN_SALT = "password-reset"
+CONFIRM_TOKEN_MAX_AGE = 7 * 86400
+CONFIRM_TOKEN_SALT = "email-confirmation"
 MAX_ADDRESSES = 50
 LOGIN_FAILED = "Incorrect email or password."
 EMAIL_TAKEN = "An account with that email address already exists."
+ACCOUNT_DISABLED = ("This account has been disabled, so it cannot log in. "
+                    "Please contact us if you think this is a mistake.")
 # Orders in these states still need the shopper's address and email to be paid or shipped.
 OPEN_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID)
 
 
 class AddressNotFound(NotFound):
     """The address does not exist or belongs to someone else."""
+
+
+@dataclass(frozen=True)
+class EmailConfirmation:
+    """What following a confirmation link did: the account, whether it was news, and the guest orders it gained."""
+
+    user: User
+    newly_confirmed: bool
+    orders_joined: int
 
 
 @dataclass(frozen=True)
@@ -100,7 +114,9 @@ def create_admin(email: str, password: str, name: str = "Admin") -> User:
             user = User(email=email, name=name, password_hash=password_hash, role=Role.OWNER)
             db.session.add(user)
         else:
+            # The console is how a locked-out shop gets its owner back, so this also re-enables the account.
             user.role = Role.OWNER
+            user.disabled_at = None
             user.password_hash = password_hash
             user.password_changed_at = now_utc()
             _end_user_sessions(user.id)
@@ -108,7 +124,8 @@ def create_admin(email: str, password: str, name: str = "Admin") -> User:
 
 
 def register_user(email: str, name: str, password: str) -> User:
-    """Create a shopper account; raise ShopError for a bad or taken email, name or password."""
+    """Create a shopper account and email it a confirmation link; raise ShopError for a bad or taken email,
+    name or password."""
     email = normalize_email(email)
     name = clean_name(name)
     check_new_password(password)
@@ -119,19 +136,27 @@ def register_user(email: str, name: str, password: str) -> User:
                 raise ShopError(EMAIL_TAKEN)
             user = User(email=email, name=name, password_hash=password_hash)
             db.session.add(user)
+            db.session.flush()
+            _queue_confirmation(user)
     except IntegrityError as error:  # registered by a concurrent request since the check above
         raise ShopError(EMAIL_TAKEN) from error
     return user
 
 
 def authenticate(email: str, password: str) -> User:
-    """Return the account for these credentials, upgrading an outdated hash; else raise ShopError."""
+    """Return the account for these credentials, upgrading an outdated hash; else raise ShopError.
+
+    A disabled account is refused only after its password checked out, so the message tells no
+    stranger which addresses have accounts.
+    """
     user = find_user_by_email(email)
     if user is None:
         spend_verification_time(password)
         raise ShopError(LOGIN_FAILED)
     if not verify_password(user.password_hash, password):
         raise ShopError(LOGIN_FAILED)
+    if user.is_disabled:
+        raise ShopError(ACCOUNT_DISABLED)
     if needs_rehash(user.password_hash):
         upgraded = hash_password(password)
         with write_transaction():
@@ -198,14 +223,19 @@ def make_reset_token(user: User) -> str:
 
 
 def request_password_reset(email: str, link_for_token: Callable[[str], str]) -> None:
-    """Email a reset link when an account has this address; do nothing visible otherwise."""
+    """Email a reset link when an enabled account has this address; do nothing visible otherwise."""
     with write_transaction():
         user = find_user_by_email(email)
-        if user is None:
+        if user is None or user.is_disabled:
             return
-        queue_email(user.email, "Reset your password", "password_reset",
-                    user=user, link=link_for_token(make_reset_token(user)),
-                    valid_minutes=RESET_TOKEN_MAX_AGE // 60)
+        queue_password_reset(user, link_for_token)
+
+
+def queue_password_reset(user: User, link_for_token: Callable[[str], str]) -> None:
+    """Add the email with a reset link for this account to the caller's transaction."""
+    queue_email(user.email, "Reset your password", "password_reset",
+                user=user, link=link_for_token(make_reset_token(user)),
+                valid_minutes=RESET_TOKEN_MAX_AGE // 60)
 
 
 def _user_for_token(token: str, for_update: bool = False) -> User:
@@ -276,6 +306,8 @@ def update_profile(user_id: int, name: str, email: str, current_password: str) -
                 # The old address hears of it: it is the one the rightful owner still reads.
                 _notify_account_change(user.email, user, "email", new_email=email)
                 user.email = email
+                # The confirmation was of the old address; the account page offers a link for the new one.
+                user.email_confirmed_at = None
             user.name = name
     except IntegrityError as error:
         raise ShopError(EMAIL_TAKEN) from error
@@ -292,6 +324,61 @@ def change_password(user_id: int, current_password: str, new_password: str,
             raise ShopError("Your current password is not correct.")
         _set_password(user, new_password, keep_session_id)
     return user
+
+
+def _confirmation_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key(), salt=CONFIRM_TOKEN_SALT)
+
+
+def make_confirmation_token(user: User) -> str:
+    """Return a signed token confirming this account's current email address, valid for a week."""
+    return _confirmation_serializer().dumps({"id": user.id, "email": user.email})
+
+
+def _queue_confirmation(user: User) -> None:
+    link = external_url("auth.confirm_email", token=make_confirmation_token(user))
+    queue_email(user.email, "Confirm your email address", "confirm_email", user=user, link=link,
+                valid_days=CONFIRM_TOKEN_MAX_AGE // 86400)
+
+
+def send_email_confirmation(user_id: int) -> User:
+    """Email the account a new confirmation link; raise ShopError when its address is already confirmed."""
+    with write_transaction():
+        user = _locked_user(user_id)
+        if user.email_confirmed_at is not None:
+            raise ShopError(f"Your email address {user.email} is already confirmed.")
+        _queue_confirmation(user)
+    return user
+
+
+def confirm_email(token: str) -> EmailConfirmation:
+    """Confirm the address a link was sent to, and give the account the guest orders placed with it.
+
+    Both happen in one transaction: an order placed as a guest joins the account exactly when the
+    account has shown it reads that mailbox. Following the link again is harmless, and picks up
+    guest orders placed since.
+    """
+    try:
+        payload = _confirmation_serializer().loads(token, max_age=CONFIRM_TOKEN_MAX_AGE)
+    except BadSignature as error:  # also covers SignatureExpired
+        raise ShopError("That confirmation link is invalid or has expired. "
+                        "Log in and ask for a new one on your account page.") from error
+    user_id = payload.get("id") if isinstance(payload, dict) else None
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        raise ShopError("That confirmation link is invalid. Log in and ask for a new one on your account page.")
+    with write_transaction():
+        user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
+        if user is None or user.email != payload.get("email"):
+            raise ShopError("That confirmation link is for an email address the account no longer uses. "
+                            "Log in and ask for a new one on your account page.")
+        newly_confirmed = user.email_confirmed_at is None
+        if newly_confirmed:
+            user.email_confirmed_at = now_utc()
+        orders_joined = rows_changed(
+            sa.update(Order).where(Order.user_id.is_(None), Order.email == user.email).values(user_id=user.id)
+            .execution_options(synchronize_session=False)
+        )
+    return EmailConfirmation(user, newly_confirmed, orders_joined)
 
 
 def list_addresses(user_id: int) -> list[Address]:
