@@ -9,6 +9,7 @@ from shop.services.checkout import quote_cart, shipping_methods_for, tax_rule
 from shop.services.lifecycle import SYSTEM
 from shop.services.orders import expire_order, place_order, record_payment
 from shop.services.refunds import cancel
+from shop.services.stripe_gateway import checkout_session_params, expected_total
 from tests.concurrency import all_at_once
 from tests.factories import make_category, make_product, make_user
 
@@ -237,3 +238,17 @@ def test_changing_a_rate_never_changes_a_placed_order(app, wardrobe, us_rates, d
     assert pay(order.id)
     paid = db.session.get(Order, order.id, populate_existing=True)
     assert (paid.tax_rate_bp, paid.tax_label, paid.tax_cents, paid.total_cents) == before == (2000, "VAT", 720, 4319)
+
+
+@pytest.mark.parametrize("prices_include_tax, tax_line", [(False, True), (True, False)])
+def test_stripe_charges_the_order_total_whether_or_not_prices_include_tax(app, wardrobe, us_rates, details,
+                                                                          monkeypatch, prices_include_tax, tax_line):
+    _, scarf, _ = wardrobe
+    monkeypatch.setitem(app.config, "PRICES_INCLUDE_TAX", prices_include_tax)
+    order = place_order({scarf.id: 2}, details(), None)
+    with app.test_request_context():
+        params = checkout_session_params(order, None)
+    names = [item["price_data"]["product_data"]["name"] for item in params["line_items"]]
+    assert ("Tax" in names) is tax_line
+    charged = sum(item["price_data"]["unit_amount"] * item["quantity"] for item in params["line_items"])
+    assert charged + order.shipping_cents == expected_total(order) == order.total_cents
