@@ -8,6 +8,7 @@ from werkzeug.wrappers import Response
 from shop.admin import bp
 from shop.admin.confirm import Confirmation, ask, confirmed
 from shop.admin.forms.orders import CancelForm, NoteForm, RefundForm, ShipForm
+from shop.admin.permissions import refund_limit_cents
 from shop.core.outcomes import flash_refusals, load_or_404
 from shop.models import RefundStatus
 from shop.models.catalog import item_name
@@ -127,7 +128,8 @@ def refund(order_id: int):
         except ValueError as error:
             raise ShopError(f"Refund amount: {error}") from None
         wanted = refunds.RefundRequest(amount_cents=amount, lines=_quantities(), restock=form.restock.data,
-                                       reason=form.reason.data or "", token=form.token.data)
+                                       reason=form.reason.data or "", token=form.token.data,
+                                       limit_cents=refund_limit_cents(current_user))
         if not confirmed():
             quote = refunds.quote_refund(order_id, wanted)
             items = _item_lines(found, quote.lines)
@@ -161,8 +163,10 @@ def cancel(order_id: int):
         _form_errors(form)
         return _back(order_id)
     found = file.order
+    limit = refund_limit_cents(current_user)
     with flash_refusals():
         if not confirmed():
+            refunds.check_refund_limit(file.refundable_cents, found.currency, limit)
             refund_text = (f"{format_money(file.refundable_cents, found.currency)} is refunded to the customer, "
                            if file.refundable_cents else "Nothing was paid, so nothing is refunded; ")
             return ask(Confirmation(
@@ -173,7 +177,7 @@ def cancel(order_id: int):
                 button=(f"Cancel and refund {format_money(file.refundable_cents, found.currency)}"
                         if file.refundable_cents else "Cancel the order"),
                 cancel_url=url_for("admin.order", order_id=order_id)), _posted_again())
-        flash(refunds.cancel(order_id, Actor.admin(current_user), form.cancel_reason.data or ""), "success")
+        flash(refunds.cancel(order_id, Actor.admin(current_user), form.cancel_reason.data or "", limit), "success")
     return _back(order_id)
 
 

@@ -2,6 +2,9 @@
 from dataclasses import dataclass
 
 from flask import Flask, current_app, has_request_context, request
+from flask_login import current_user
+
+from shop.admin.permissions import may_open
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,14 @@ def current_section() -> str | None:
 
 
 def register(app: Flask) -> None:
-    """Give admin templates the sections that have pages, and the current one."""
+    """Give admin templates the sections the admin may open, the current one, and a test for any page."""
 
     @app.context_processor
     def admin_navigation():
         # Emails rendered by the outbox thread or a command have no request.
         if not has_request_context() or not (request.blueprint or "").startswith("admin"):
             return {}
-        sections = [section for section in SECTIONS if section.endpoint in current_app.view_functions]
-        return {"admin_sections": sections, "admin_current_section": current_section()}
+        sections = [section for section in SECTIONS if section.endpoint in current_app.view_functions
+                    and may_open(current_user, section.endpoint)]
+        return {"admin_sections": sections, "admin_current_section": current_section(),
+                "admin_may_open": lambda endpoint: may_open(current_user, endpoint)}

@@ -65,6 +65,7 @@ class RefundRequest:
     restock: bool = False
     reason: str = ""
     token: str | None = None
+    limit_cents: int | None = None  # the most the person asking may refund at once (staff); None: no limit
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,15 @@ def _quote(order: Order, request: RefundRequest) -> RefundQuote:
     if amount > left:
         raise ShopError(f"Only {format_money(max(left, 0), order.currency)} of order {order.number} can still "
                         f"be refunded (you asked for {format_money(amount, order.currency)}).")
+    check_refund_limit(amount, order.currency, request.limit_cents)
     return RefundQuote(order, amount, lines, request.restock and bool(lines), reason)
+
+
+def check_refund_limit(amount_cents: int, currency: str, limit_cents: int | None) -> None:
+    """Refuse a refund larger than the person asking may give at once (staff have a limit, owners none)."""
+    if limit_cents is not None and amount_cents > limit_cents:
+        raise ShopError(f"You can refund at most {format_money(limit_cents, currency)} at a time, and this is "
+                        f"{format_money(amount_cents, currency)}: ask the shop's owner to make this refund.")
 
 
 def refund(order_id: int, request: RefundRequest, actor: Actor) -> Refund:
@@ -341,11 +350,12 @@ def _give_back_coupon_use(order: Order) -> None:
 
 # Cancellation.
 
-def cancel(order_id: int, actor: Actor, reason: str = "") -> str:
+def cancel(order_id: int, actor: Actor, reason: str = "", limit_cents: int | None = None) -> str:
     """Cancel an order that has not shipped and say what happened, in words for the person who asked.
 
     A pending order's payment page is closed and its stock released; a paid order is refunded in
     full, and becomes cancelled (stock back, coupon use given back) once the refund succeeds.
+    A refund larger than limit_cents (a staff member's limit) is refused and the order left as it is.
     """
     reason = " ".join(reason.split())[:MAX_REASON] or f"cancelled by {actor.describe()}"
     end_read_transaction()
@@ -366,7 +376,7 @@ def cancel(order_id: int, actor: Actor, reason: str = "") -> str:
         return f"Order {order.number} was already {order.status}."
     if order.status != OrderStatus.PAID:
         raise states.refuse(order, "cancelled")
-    refund_id = _open_cancellation(order_id, actor, reason)
+    refund_id = _open_cancellation(order_id, actor, reason, limit_cents)
     if refund_id is None:
         return f"Order {order.number} is cancelled."
     row = _send(refund_id, actor)
@@ -380,7 +390,7 @@ def cancel(order_id: int, actor: Actor, reason: str = "") -> str:
                     f"({row.failure_reason}). Nothing changed.")
 
 
-def _open_cancellation(order_id: int, actor: Actor, reason: str) -> int | None:
+def _open_cancellation(order_id: int, actor: Actor, reason: str, limit_cents: int | None) -> int | None:
     """Record the full refund that cancels a paid order; None when nothing is left to refund and it is cancelled."""
     with write_transaction():
         order = orders.lock_order(order_id)
@@ -406,7 +416,8 @@ def _open_cancellation(order_id: int, actor: Actor, reason: str) -> int | None:
             queue_email(order.email, f"Your order {order.number} is cancelled", "order_cancelled", order=order,
                         refund_cents=0, order_url=orders.order_link(order.number))
             return None
-    return _open_refund(order_id, RefundRequest(amount_cents=left, reason=reason), actor, cancels_order=True)
+    return _open_refund(order_id, RefundRequest(amount_cents=left, reason=reason, limit_cents=limit_cents), actor,
+                        cancels_order=True)
 
 
 def cancellable(order: Order) -> bool:
