@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import TextInput
 
 from shop.admin.forms.products import IdListField, MoneyField
-from shop.core.fields import storable, strip
+from shop.core.fields import storable, storable_text, strip
 from shop.models import Coupon, CouponKind, ShippingMethod, TaxRate, lengths
 from shop.money import format_money
 from shop.services.commerce_admin import (
@@ -132,7 +132,7 @@ class ShippingMethodForm(FlaskForm):
     free_over = MoneyField("Free when the goods reach (empty: never free)", filters=[strip],
                            validators=[Length(max=20)])
     places = TextAreaField("Where it is offered: country codes, or regions as US-CA, CA-ON, AU-NSW, separated by "
-                           "commas (empty: everywhere)", filters=[strip], validators=[Length(max=4000), storable],
+                           "commas (empty: everywhere)", filters=[strip], validators=[Length(max=4000), storable_text],
                            render_kw={"rows": 3, "autocapitalize": "characters"})
 
     def load(self, method: ShippingMethod, currency: str) -> None:
