@@ -7,6 +7,5 @@ from shop.services.admin_overview import low_stock_threshold, overview
 
 @bp.get("/")
 def index():
-    """Show today's orders, what needs a person, and what is running out."""
+    """Show money taken over three periods, the orders and stock that need a person, and the latest orders."""
     return render_template("admin/index.html", overview=overview(), threshold=low_stock_threshold())
-

@@ -1,0 +1,578 @@
+"""Sales figures: money taken on paid orders (by the day paid) minus refunds (by the day settled), summed in SQL.
+
+Every figure is integer minor units in the shop's currency. A day is a UTC day, bucketed by the
+database (utc_day), so SQLite and Postgres put an order paid at 23:59 UTC on the same day.
+"""
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
+
+from shop.extensions import db
+from shop.models import Category, Order, OrderItem, Product, ProductVariant, Refund
+from shop.models.order import MONEY_TAKEN, RefundStatus
+from shop.money import format_money
+from shop.services import ShopError
+
+DEFAULT_DAYS = 30
+MAX_DAYS = 366  # a year and a leap day: a longer range is refused rather than summed
+TOP_LIMIT = 10  # rows in the top products and variants tables on the page (the CSV has them all)
+REFUNDS_SHOWN = 25  # latest refunds listed on the page (the CSV has them all)
+EARLIEST_DAY = date(1970, 1, 1)
+LATEST_DAY = date(9998, 12, 31)  # leaves room for the day after the range's last
+RANKINGS = {"revenue": "Revenue", "units": "Units sold"}
+
+
+class utc_day(FunctionElement):
+    """The UTC calendar day of a stored UTC timestamp, as a date."""
+
+    type = sa.Date()
+    inherit_cache = True
+
+
+@compiles(utc_day)
+def _utc_day_sqlite(element, compiler, **kw):
+    # SQLite stores UTC timestamps as "YYYY-MM-DD HH:MM:SS.ffffff": the day is the first ten characters.
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(utc_day, "postgresql")
+def _utc_day_postgres(element, compiler, **kw):
+    # timezone('UTC', timestamptz) gives the UTC wall time whatever the session's TimeZone is.
+    return f"CAST(timezone('UTC', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """Whole UTC days from first to last, both included."""
+
+    first: date
+    last: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(), UTC)
+
+    @property
+    def end(self) -> datetime:
+        """Return the moment the range ends: midnight after its last day."""
+        return datetime.combine(self.last + timedelta(days=1), time(), UTC)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def each_day(self) -> list[date]:
+        return [self.first + timedelta(days=offset) for offset in range(self.days)]
+
+    def query_args(self) -> dict[str, str]:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat()}
+
+
+def default_range(today: date, days: int = DEFAULT_DAYS) -> DateRange:
+    """Return the last `days` UTC days, today included."""
+    return DateRange(today - timedelta(days=days - 1), today)
+
+
+def parse_range(first: str, last: str, today: date) -> DateRange:
+    """Return the range typed as two YYYY-MM-DD days (either may be left empty); raise ShopError for bad input.
+
+    An empty first day means 30 days up to the last; an empty last day means today. A range typed
+    backwards means the same days.
+    """
+    start, end = _day(first, "first"), _day(last, "last")
+    if start is None:
+        if end is None:
+            return default_range(today)
+        start = max(end - timedelta(days=DEFAULT_DAYS - 1), EARLIEST_DAY)
+    elif end is None:
+        end = max(today, start)
+    if start > end:
+        start, end = end, start
+    chosen = DateRange(start, end)
+    if chosen.days > MAX_DAYS:
+        raise ShopError(f"Choose at most {MAX_DAYS} days; that range has {chosen.days}.")
+    return chosen
+
+
+def _day(text: str, which: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ShopError(f"Enter the {which} day as a date like 2026-12-01.")
+    if not EARLIEST_DAY <= day <= LATEST_DAY:
+        raise ShopError(f"Enter a {which} day between {EARLIEST_DAY.isoformat()} and {LATEST_DAY.isoformat()}.")
+    return day
+
+
+def paid_in(start: datetime, end: datetime | None = None) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions for orders whose money was taken from `start` up to (not including) `end`."""
+    conditions = [Order.payment_status.in_(MONEY_TAKEN), Order.paid_at >= start]
+    return conditions + ([Order.paid_at < end] if end else [])
+
+
+def refunded_in(start: datetime, end: datetime | None = None) -> list[sa.ColumnElement[bool]]:
+    """Return the conditions for refunds that succeeded from `start` up to (not including) `end`."""
+    conditions = [Refund.status == RefundStatus.SUCCEEDED, Refund.settled_at >= start]
+    return conditions + ([Refund.settled_at < end] if end else [])
+
+
+def cents_sum(column: Any) -> sa.ColumnElement[int]:
+    """Return SUM(column) as an integer, 0 when no row is summed (never NULL, never a Decimal)."""
+    return sa.cast(sa.func.coalesce(sa.func.sum(column), 0), sa.BigInteger)
+
+
+def average(total: int, count: int) -> int:
+    """Return total / count in whole minor units, halves rounded up (0 for no count)."""
+    return (2 * total + count) // (2 * count) if count else 0
+
+
+@dataclass
+class DaySales:
+    day: date
+    orders: int = 0
+    sales_cents: int = 0  # totals of the orders paid that day
+    discount_cents: int = 0
+    shipping_cents: int = 0
+    tax_cents: int = 0
+    refunds: int = 0
+    refunds_cents: int = 0  # refunds that succeeded that day, whichever day their orders were paid
+
+    @property
+    def net_cents(self) -> int:
+        return self.sales_cents - self.refunds_cents
+
+
+@dataclass
+class Summary:
+    orders: int = 0
+    sales_cents: int = 0
+    discount_cents: int = 0
+    shipping_cents: int = 0
+    tax_cents: int = 0
+    refunds: int = 0
+    refunds_cents: int = 0
+
+    @property
+    def net_cents(self) -> int:
+        return self.sales_cents - self.refunds_cents
+
+    @property
+    def average_order_cents(self) -> int:
+        return average(self.sales_cents, self.orders)
+
+
+@dataclass(frozen=True)
+class ProductSales:
+    product_id: int | None  # None: items whose product has since been deleted
+    name: str
+    units: int
+    sales_cents: int
+
+
+@dataclass(frozen=True)
+class VariantSales:
+    sku: str
+    product_name: str
+    variant_name: str
+    units: int
+    sales_cents: int
+
+
+@dataclass(frozen=True)
+class CategorySales:
+    category_id: int | None  # None: items whose product has since been deleted
+    name: str
+    orders: int
+    units: int
+    sales_cents: int
+
+
+@dataclass(frozen=True)
+class CustomerGroup:
+    returning: bool
+    customers: int
+    orders: int
+    sales_cents: int
+
+    @property
+    def label(self) -> str:
+        return "Returning" if self.returning else "New"
+
+
+@dataclass(frozen=True)
+class CouponUse:
+    code: str
+    orders: int
+    discount_cents: int
+    sales_cents: int
+    refunded_cents: int
+
+
+@dataclass(frozen=True)
+class TaxPlace:
+    country: str
+    region: str
+    label: str
+    orders: int
+    tax_cents: int
+    sales_cents: int
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    order_id: int
+    order_number: str
+    settled_at: datetime
+    amount_cents: int
+    reason: str
+    actor_email: str
+    cancels_order: bool
+
+
+@dataclass
+class SalesReport:
+    range: DateRange
+    ranking: str
+    days: list[DaySales]
+    summary: Summary
+    products: list[ProductSales]
+    variants: list[VariantSales]
+    categories: list[CategorySales]
+    customers: list[CustomerGroup]
+    coupons: list[CouponUse]
+    tax: list[TaxPlace]
+    refunds: list[RefundLine] = field(default_factory=list)
+
+
+def sales_report(chosen: DateRange, ranking: str = "revenue") -> SalesReport:
+    """Return every table of the report for the range: nine statements whatever the number of orders."""
+    days = daily_sales(chosen)
+    return SalesReport(
+        range=chosen, ranking=ranking, days=days, summary=summary(days),
+        products=top_products(chosen, ranking, TOP_LIMIT), variants=top_variants(chosen, ranking, TOP_LIMIT),
+        categories=category_sales(chosen), customers=new_and_returning(chosen), coupons=coupon_uses(chosen),
+        tax=tax_collected(chosen), refunds=refund_lines(chosen, REFUNDS_SHOWN),
+    )
+
+
+def daily_sales(chosen: DateRange) -> list[DaySales]:
+    """Return each day of the range with its paid orders and refunds (two grouped statements), quiet days as 0."""
+    by_day = {day: DaySales(day) for day in chosen.each_day()}
+    paid_day = utc_day(Order.paid_at)
+    for day, *figures in db.session.execute(
+        sa.select(paid_day, sa.func.count(), cents_sum(Order.total_cents), cents_sum(Order.discount_cents),
+                  cents_sum(Order.shipping_cents), cents_sum(Order.tax_cents))
+        .where(*paid_in(chosen.start, chosen.end)).group_by(paid_day)
+    ):
+        sales = by_day[_as_date(day)]
+        sales.orders, sales.sales_cents, sales.discount_cents, sales.shipping_cents, sales.tax_cents = figures
+    settled_day = utc_day(Refund.settled_at)
+    for day, refunds, amount in db.session.execute(
+        sa.select(settled_day, sa.func.count(), cents_sum(Refund.amount_cents))
+        .where(*refunded_in(chosen.start, chosen.end)).group_by(settled_day)
+    ):
+        by_day[_as_date(day)].refunds, by_day[_as_date(day)].refunds_cents = refunds, amount
+    return list(by_day.values())
+
+
+def _as_date(value: date | str) -> date:
+    # SQLite hands back the text of the day when the statement's type is lost in a GROUP BY.
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def summary(days: Sequence[DaySales]) -> Summary:
+    """Return the range's totals from its days' sums (a year is at most 366 rows)."""
+    return Summary(**{name: sum(getattr(day, name) for day in days) for name in (
+        "orders", "sales_cents", "discount_cents", "shipping_cents", "tax_cents", "refunds", "refunds_cents")})
+
+
+def _item_sales() -> tuple[sa.ColumnElement[int], sa.ColumnElement[int]]:
+    return cents_sum(OrderItem.quantity), cents_sum(OrderItem.unit_price_cents * OrderItem.quantity)
+
+
+def _ranked(ranking: str, units: Any, sales: Any) -> tuple[Any, Any]:
+    return (units.desc(), sales.desc()) if ranking == "units" else (sales.desc(), units.desc())
+
+
+def top_products(chosen: DateRange, ranking: str = "revenue", limit: int | None = TOP_LIMIT) -> list[ProductSales]:
+    """Return the products that sold most in the range (item prices times units, before discounts and refunds)."""
+    units, sales = _item_sales()
+    query = (
+        sa.select(Product.id, Product.name, units, sales)
+        .select_from(OrderItem).join(Order, Order.id == OrderItem.order_id)
+        .outerjoin(ProductVariant, ProductVariant.id == OrderItem.variant_id)
+        .outerjoin(Product, Product.id == ProductVariant.product_id)
+        .where(*paid_in(chosen.start, chosen.end))
+        .group_by(Product.id, Product.name)
+        .order_by(*_ranked(ranking, units, sales), Product.name).limit(limit)
+    )
+    return [ProductSales(product_id, name or "Products since deleted", units, sales)
+            for product_id, name, units, sales in db.session.execute(query)]
+
+
+def top_variants(chosen: DateRange, ranking: str = "revenue", limit: int | None = TOP_LIMIT) -> list[VariantSales]:
+    """Return the variants that sold most in the range, by the SKU the order items recorded."""
+    units, sales = _item_sales()
+    query = (
+        sa.select(OrderItem.sku, sa.func.max(OrderItem.product_name), sa.func.max(OrderItem.variant_name), units, sales)
+        .join(Order, Order.id == OrderItem.order_id)
+        .where(*paid_in(chosen.start, chosen.end))
+        .group_by(OrderItem.sku)
+        .order_by(*_ranked(ranking, units, sales), OrderItem.sku).limit(limit)
+    )
+    return [VariantSales(*row) for row in db.session.execute(query)]
+
+
+def category_sales(chosen: DateRange) -> list[CategorySales]:
+    """Return each category's item sales in the range, by the category its products are in now."""
+    units, sales = _item_sales()
+    query = (
+        sa.select(Category.id, Category.name, sa.func.count(sa.distinct(Order.id)), units, sales)
+        .select_from(OrderItem).join(Order, Order.id == OrderItem.order_id)
+        .outerjoin(ProductVariant, ProductVariant.id == OrderItem.variant_id)
+        .outerjoin(Product, Product.id == ProductVariant.product_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .where(*paid_in(chosen.start, chosen.end))
+        .group_by(Category.id, Category.name)
+        .order_by(sales.desc(), Category.name)
+    )
+    return [CategorySales(category_id, name or "Products since deleted", orders, units, sales)
+            for category_id, name, orders, units, sales in db.session.execute(query)]
+
+
+def new_and_returning(chosen: DateRange) -> list[CustomerGroup]:
+    """Split the range's paying customers (by order email) into new and returning: two rows, in one statement.
+
+    A customer is returning when money was taken on an order with the same email before the range.
+    """
+    earlier = aliased(Order)
+    returning = sa.exists().where(
+        earlier.email == Order.email, earlier.payment_status.in_(MONEY_TAKEN), earlier.paid_at < chosen.start,
+    )
+    orders = (sa.select(Order.email, Order.total_cents, returning.label("is_returning"))
+              .where(*paid_in(chosen.start, chosen.end)).subquery())
+    rows = {
+        bool(is_returning): CustomerGroup(bool(is_returning), customers, count, sales)
+        for is_returning, customers, count, sales in db.session.execute(
+            sa.select(orders.c.is_returning, sa.func.count(sa.distinct(orders.c.email)), sa.func.count(),
+                      cents_sum(orders.c.total_cents))
+            .group_by(orders.c.is_returning)
+        )
+    }
+    return [rows.get(flag, CustomerGroup(flag, 0, 0, 0)) for flag in (False, True)]
+
+
+def coupon_uses(chosen: DateRange) -> list[CouponUse]:
+    """Return each coupon used on orders paid in the range: orders, discount given, their totals and refunds."""
+    count = sa.func.count()
+    query = (
+        sa.select(Order.coupon_code, count, cents_sum(Order.discount_cents), cents_sum(Order.total_cents),
+                  cents_sum(Order.refunded_cents))
+        .where(*paid_in(chosen.start, chosen.end), Order.coupon_code.is_not(None), Order.coupon_code != "")
+        .group_by(Order.coupon_code).order_by(count.desc(), Order.coupon_code)
+    )
+    return [CouponUse(code or "", *figures) for code, *figures in db.session.execute(query)]
+
+
+def tax_collected(chosen: DateRange) -> list[TaxPlace]:
+    """Return the tax charged on orders paid in the range, per country and region shipped to."""
+    query = (
+        sa.select(Order.ship_country, Order.ship_region, sa.func.max(Order.tax_label), sa.func.count(),
+                  cents_sum(Order.tax_cents), cents_sum(Order.total_cents))
+        .where(*paid_in(chosen.start, chosen.end))
+        .group_by(Order.ship_country, Order.ship_region).order_by(Order.ship_country, Order.ship_region)
+    )
+    return [TaxPlace(country, region, label or "", orders, tax, sales)
+            for country, region, label, orders, tax, sales in db.session.execute(query)]
+
+
+def refund_lines(chosen: DateRange, limit: int | None = REFUNDS_SHOWN) -> list[RefundLine]:
+    """Return the refunds that succeeded in the range, latest first."""
+    query = (
+        sa.select(Order.id, Order.number, Refund.settled_at, Refund.amount_cents, Refund.reason, Refund.actor_email,
+                  Refund.cancels_order)
+        .join(Order, Order.id == Refund.order_id)
+        .where(*refunded_in(chosen.start, chosen.end))
+        .order_by(Refund.settled_at.desc(), Refund.id.desc()).limit(limit)
+    )
+    return [RefundLine(order_id, number, settled_at or chosen.start, amount, reason, actor_email, cancels_order)
+            for order_id, number, settled_at, amount, reason, actor_email, cancels_order in db.session.execute(query)]
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table of the report as a CSV download: its file name part, column headings and rows."""
+
+    name: str
+    title: str
+    headings: tuple[str, ...]
+
+
+TABLES = {
+    table.name: table for table in (
+        Table("daily", "Revenue per day", ("day", "orders", "sales", "refunds", "refunded", "net")),
+        Table("products", "Top products", ("product_id", "product", "units", "sales")),
+        Table("variants", "Top variants", ("sku", "product", "variant", "units", "sales")),
+        Table("categories", "Revenue by category", ("category_id", "category", "orders", "units", "sales")),
+        Table("customers", "New and returning customers", ("customers", "count", "orders", "sales")),
+        Table("coupons", "Coupon usage", ("code", "orders", "discount", "sales", "refunded")),
+        Table("tax", "Tax collected", ("country", "region", "label", "orders", "tax", "sales")),
+        Table("refunds", "Refunds", ("order", "settled_at", "amount", "reason", "by", "cancelled_order")),
+    )
+}
+
+
+def csv_rows(table: str, chosen: DateRange, ranking: str, currency: str) -> Iterable[Sequence[Any]]:
+    """Return the rows of one table, every row (no top-N cut); text a spreadsheet could run as a formula is quoted."""
+    # Imported here: catalog_csv imports the dashboard's service, which imports this module.
+    from shop.services.catalog_csv import escape_cell, format_amount
+
+    def amount(cents: int) -> str:
+        return format_amount(cents, currency)
+
+    text = escape_cell
+    if table == "daily":
+        return ([day.day.isoformat(), day.orders, amount(day.sales_cents), day.refunds, amount(day.refunds_cents),
+                 amount(day.net_cents)] for day in daily_sales(chosen))
+    if table == "products":
+        return ([row.product_id or "", text(row.name), row.units, amount(row.sales_cents)]
+                for row in top_products(chosen, ranking, None))
+    if table == "variants":
+        return ([text(row.sku), text(row.product_name), text(row.variant_name), row.units, amount(row.sales_cents)]
+                for row in top_variants(chosen, ranking, None))
+    if table == "categories":
+        return ([row.category_id or "", text(row.name), row.orders, row.units, amount(row.sales_cents)]
+                for row in category_sales(chosen))
+    if table == "customers":
+        return ([row.label.lower(), row.customers, row.orders, amount(row.sales_cents)]
+                for row in new_and_returning(chosen))
+    if table == "coupons":
+        return ([text(row.code), row.orders, amount(row.discount_cents), amount(row.sales_cents),
+                 amount(row.refunded_cents)] for row in coupon_uses(chosen))
+    if table == "tax":
+        return ([row.country, text(row.region), text(row.label), row.orders, amount(row.tax_cents),
+                 amount(row.sales_cents)] for row in tax_collected(chosen))
+    return ([row.order_number, row.settled_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), amount(row.amount_cents),
+             text(row.reason), text(row.actor_email), "yes" if row.cancels_order else "no"]
+            for row in refund_lines(chosen, None))
+
+
+def csv_text(table: str, chosen: DateRange, ranking: str, currency: str) -> str:
+    """Return one table of the report as CSV text, with a byte-order mark so spreadsheets read it as UTF-8."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(TABLES[table].headings)
+    writer.writerows(csv_rows(table, chosen, ranking, currency))
+    return "\ufeff" + buffer.getvalue()
+
+
+def csv_filename(table: str, chosen: DateRange) -> str:
+    return f"sales-{table}-{chosen.first.isoformat()}-to-{chosen.last.isoformat()}.csv"
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    day: date
+    amount: str
+    negative: bool
+
+
+@dataclass(frozen=True)
+class Tick:
+    position: float
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart's geometry in the SVG's own units, worked out here so the template only draws it."""
+
+    width: int
+    height: int
+    left: int
+    top: int
+    plot_width: int
+    plot_height: int
+    zero: float  # the y of the zero line
+    bars: list[Bar]
+    y_ticks: list[Tick]
+    x_ticks: list[Tick]
+    description: str
+
+
+CHART_WIDTH, CHART_HEIGHT = 720, 280
+CHART_LEFT, CHART_RIGHT, CHART_TOP, CHART_BOTTOM = 84, 12, 12, 40
+MAX_X_LABELS = 8
+
+
+def nice_step(span: int) -> int:
+    """Return a round step (1, 2 or 5 times a power of ten, in minor units) that cuts `span` into about four."""
+    rough = max(span // 4, 1)
+    magnitude = 1
+    while magnitude * 10 <= rough:
+        magnitude *= 10
+    return next(magnitude * factor for factor in (1, 2, 5, 10) if magnitude * factor >= rough)
+
+
+def revenue_chart(days: Sequence[DaySales], currency: str) -> Chart:
+    """Lay out net revenue per day (sales minus refunds, which may dip below zero) as bars with labelled axes."""
+    values = [day.net_cents for day in days]
+    highest, lowest = max([*values, 0]), min([*values, 0])
+    step = nice_step(highest - lowest or 100)
+    bottom = lowest // step * step  # floor: the axis reaches below the deepest dip
+    top = -(-highest // step) * step or step  # ceiling, and an empty chart still has a scale
+    plot_width, plot_height = CHART_WIDTH - CHART_LEFT - CHART_RIGHT, CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+
+    def y_of(value: int) -> float:
+        return round(CHART_TOP + (top - value) * plot_height / (top - bottom), 1)
+
+    slot = plot_width / max(len(days), 1)
+    bars = []
+    for index, day in enumerate(days):
+        upper, lower = y_of(max(day.net_cents, 0)), y_of(min(day.net_cents, 0))
+        bars.append(Bar(x=round(CHART_LEFT + index * slot + slot * 0.1, 1), y=upper, width=round(max(slot * 0.8, 1), 1),
+                        height=round(lower - upper, 1), day=day.day, amount=format_money(day.net_cents, currency),
+                        negative=day.net_cents < 0))
+    every = -(-len(days) // MAX_X_LABELS) if days else 1
+    x_ticks = [Tick(round(CHART_LEFT + (index + 0.5) * slot, 1), f"{day.day.day} {day.day:%b}")
+               for index, day in enumerate(days) if index % every == 0]
+    y_ticks = [Tick(y_of(value), _axis_amount(value, currency)) for value in range(bottom, top + 1, step)]
+    return Chart(CHART_WIDTH, CHART_HEIGHT, CHART_LEFT, CHART_TOP, plot_width, plot_height, y_of(0), bars, y_ticks,
+                 x_ticks, _describe(days, currency))
+
+
+def _axis_amount(cents: int, currency: str) -> str:
+    text = format_money(cents, currency)
+    return text[:-3] if text.endswith(".00") else text
+
+
+def _describe(days: Sequence[DaySales], currency: str) -> str:
+    if not days:
+        return "No days to show."
+    total = sum(day.net_cents for day in days)
+    span = f"each day from {days[0].day.isoformat()} to {days[-1].day.isoformat()}"
+    if not any(day.net_cents for day in days):
+        return f"Net revenue (sales minus refunds) for {span}: nothing was taken."
+    best = max(days, key=lambda day: day.net_cents)
+    worst = min(days, key=lambda day: day.net_cents)
+    return (f"Net revenue (sales minus refunds) for {span}, {format_money(total, currency)} in all. "
+            f"Highest {format_money(best.net_cents, currency)} on {best.day.isoformat()}, "
+            f"lowest {format_money(worst.net_cents, currency)} on {worst.day.isoformat()}. "
+            "The table that follows lists every day.")
