@@ -68,7 +68,7 @@ OBJECT_KINDS: dict[str, ObjectKind] = {
                                   _own_id(ShippingMethod)),
     "tax_rate": ObjectKind("Tax rate", "admin.tax_rate_edit", "rate_id", _own_id(TaxRate)),
     "content_page": ObjectKind("Page", "admin.content_page_edit", "page_id", _own_id(ContentPage)),
-    "setting": ObjectKind("Store setting", "admin.settings"),
+    "store_settings": ObjectKind("Store settings", "admin.settings"),
 }
 
 

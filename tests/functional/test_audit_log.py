@@ -9,6 +9,7 @@ import pytest
 from shop.extensions import db
 from shop.models import AuditRecord, Role, StockReason
 from shop.services import audit
+from shop.services.audit_log import OBJECT_KINDS
 from shop.services.inventory import adjust_stock
 from tests.factories import make_brand, make_order, make_product, make_user
 
@@ -41,14 +42,14 @@ def test_the_log_lists_who_did_what_to_which_object_newest_first(client, admin):
            email="ann@example.com", at=NOON)
     logged("brand.delete", "brand", brand.id, "Deleted brand Gone Brand", at=NOON + timedelta(hours=1))
     db.session.delete(brand)
-    logged("setting.update", "setting", None, "Shop name: Shop → Lamp Land", {"shop_name": ["Shop", "Lamp Land"]},
-           at=NOON + timedelta(hours=2))
+    logged("settings.update", "store_settings", None, "Shop name: Shop → Lamp Land",
+           {"shop_name": ["Shop", "Lamp Land"]}, at=NOON + timedelta(hours=2))
     db.session.commit()
 
     page = text(client.get("/admin/audit"))
     rows = entries(page)
     assert len(rows) == 3
-    assert rows[0].startswith("2026-03-10 14:00 boss@example.com setting.update Store setting")
+    assert rows[0].startswith("2026-03-10 14:00 boss@example.com settings.update Store settings")
     assert "shop name : from Shop → to Lamp Land" in rows[0]
     assert rows[1].startswith("2026-03-10 13:00 boss@example.com brand.delete")
     assert f"Brand #{brand.id} (no longer exists)" in rows[1]
@@ -186,3 +187,14 @@ def test_an_empty_log_says_nothing_has_changed(client, admin):
 def test_the_audit_log_is_in_the_navigation(client, admin):
     page = text(client.get("/admin/audit"))
     assert '<a href="/admin/audit" aria-current="page" class="current">Audit log</a>' in page
+
+
+def test_each_object_kind_links_to_a_page_that_takes_its_id(app):
+    rules = {rule.endpoint: rule for rule in app.url_map.iter_rules()}
+    for name, kind in OBJECT_KINDS.items():
+        if kind.endpoint not in rules:
+            continue  # its section is not built: its records are listed without a link
+        expected = {kind.param} if kind.param else set()
+        assert rules[kind.endpoint].arguments == expected, name
+    linked = {name for name, kind in OBJECT_KINDS.items() if kind.endpoint in rules}
+    assert {"order", "product", "product_variant", "category", "brand", "user", "coupon", "tax_rate"} <= linked
