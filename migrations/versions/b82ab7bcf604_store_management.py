@@ -199,4 +199,24 @@ def downgrade():
 
 
 def _seed_content_pages():
-    """Create the shop's starting information pages (placeholder until the content pages are written)."""
+    """Create the shop's starting information pages: About, Shipping & returns, Privacy, Terms, Contact.
+
+    Their words were the footer pages' templates; the shipping methods and the contact details are
+    filled in where the text says [shipping methods] and [contact details].
+    """
+    from shop.models.base import now_utc
+    from shop.services.content_pages import STARTING_PAGES
+
+    pages = sa.table(
+        'content_pages',
+        sa.column('slug', sa.String), sa.column('title', sa.String), sa.column('body', sa.Text),
+        sa.column('is_published', sa.Boolean), sa.column('show_in_footer', sa.Boolean),
+        sa.column('position', sa.Integer), sa.column('created_at', shop.models.base.UTCDateTime(timezone=True)),
+        sa.column('updated_at', shop.models.base.UTCDateTime(timezone=True)),
+    )
+    now = now_utc()
+    op.bulk_insert(pages, [
+        {'slug': page.slug, 'title': page.title, 'body': page.body, 'is_published': True, 'show_in_footer': True,
+         'position': page.position, 'created_at': now, 'updated_at': now}
+        for page in STARTING_PAGES
+    ])

@@ -174,6 +174,13 @@ class PublicPage:
     body: str
     updated_at: datetime | None
 
+    @property
+    def description(self) -> str:
+        """Return the summary search engines show: the text's first sentence, headings and placeholders left out."""
+        words = "\n".join(line for line in self.body.splitlines()
+                          if line.strip()[1:-1] not in PLACEHOLDERS and not line.lstrip().startswith("#"))
+        return rich_text.first_sentence(words) or self.title
+
 
 @dataclass
 class Saved:
@@ -226,6 +233,11 @@ def read_footer_links(connection: Connection) -> list[FooterLink]:
     listed = [(row.position, row.title, row.slug) for row in rows if row.is_published and row.show_in_footer]
     listed += [(page.position, page.title, page.slug) for page in STARTING_PAGES if page.slug not in saved]
     return [FooterLink(slug, title) for _, title, slug in sorted(listed, key=lambda item: (item[0], item[1].lower()))]
+
+
+def starting_footer_links() -> list[FooterLink]:
+    """Return the footer's links while no page has a row: the starting pages."""
+    return [FooterLink(page.slug, page.title) for page in STARTING_PAGES]
 
 
 def sitemap_pages() -> list[tuple[str, datetime | None]]:

@@ -19,15 +19,13 @@ from shop.core.security import PERSONAL_BLUEPRINTS
 from shop.extensions import db
 from shop.models import Category, Product, ProductImage, ProductSearch, ProductVariant
 from shop.money import decimal_places
-from shop.services import store_settings
+from shop.services import content_pages, store_settings
 from shop.services.catalog import Crumb, all_categories
 from shop.services.images import rendition_name
 from shop.services.rich_text import plain_text
 
 # The sitemap protocol's limit of URLs per file; past it /sitemap.xml becomes an index of pages.
 SITEMAP_LIMIT = 50_000
-# The footer's information pages, listed in the sitemap after the home page.
-CONTENT_PAGES = ("pages.shipping_returns", "pages.privacy", "pages.terms", "pages.contact")
 IN_STOCK = "https://schema.org/InStock"
 OUT_OF_STOCK = "https://schema.org/OutOfStock"
 # 180 px square (templates/seo/home_head.html gives the size): Google wants a raster logo of at least 112 px.
@@ -276,21 +274,22 @@ def _category_lastmods(categories: list[Category]) -> dict[int, datetime]:
     return {category_id: changed for category_id, changed in lastmods.items() if category_id in visible_ids}
 
 
-def _fixed_entries(build: UrlBuilder) -> list[SitemapEntry]:
-    """Return the sitemap's entries other than products: home, the information pages, the visible categories."""
+def _fixed_entries(build: UrlBuilder, pages: list[tuple[str, datetime | None]]) -> list[SitemapEntry]:
+    """Return the sitemap's entries other than products: home, the published pages, the visible categories."""
     categories = _visible_categories()
     lastmods = _category_lastmods(categories)
     entries = [SitemapEntry(build("catalog.home"))]
-    entries += [SitemapEntry(build(endpoint)) for endpoint in CONTENT_PAGES]
+    entries += [SitemapEntry(build("pages.page", slug=slug), updated_at)
+                for slug, updated_at in pages]
     entries += [SitemapEntry(build("catalog.category", slug=category.slug), lastmods.get(category.id))
                 for category in categories]
     return entries
 
 
 def sitemap_size() -> int:
-    """Return how many URLs the sitemap lists, in two queries (the category tree and a product count)."""
+    """Return how many URLs the sitemap lists, in three queries (the pages, the category tree, a product count)."""
     products = db.session.scalar(_listed_products(sa.select(sa.func.count()).select_from(Product))) or 0
-    return _fixed_count() + products
+    return _fixed_count(content_pages.sitemap_pages()) + products
 
 
 def sitemap_page_count(size: int) -> int:
@@ -301,13 +300,14 @@ def sitemap_page_count(size: int) -> int:
 def sitemap_entries(page: int) -> list[SitemapEntry]:
     """Return the entries of one sitemap file (1-based): the fixed pages first, then the products by id.
 
-    A fixed number of queries whatever the catalogue's size: the category tree, the categories'
-    last changes (only for a file that lists categories) and one read of the file's products.
+    A fixed number of queries whatever the catalogue's size: the pages, the category tree, the
+    categories' last changes (only for a file that lists them) and one read of the file's products.
     """
     build = url_builder()
     start = (page - 1) * SITEMAP_LIMIT
-    fixed_count = _fixed_count()
-    entries = _fixed_entries(build)[start:start + SITEMAP_LIMIT] if start < fixed_count else []
+    pages = content_pages.sitemap_pages()
+    fixed_count = _fixed_count(pages)
+    entries = _fixed_entries(build, pages)[start:start + SITEMAP_LIMIT] if start < fixed_count else []
     wanted = SITEMAP_LIMIT - len(entries)
     if wanted <= 0:
         return entries
@@ -332,8 +332,8 @@ def _product_url_maker(build: UrlBuilder) -> Callable[[str], str]:
     return lambda slug: before + (slug if UNRESERVED.fullmatch(slug) else quote(slug, safe="")) + after
 
 
-def _fixed_count() -> int:
-    return 1 + len(CONTENT_PAGES) + len(_visible_categories())
+def _fixed_count(pages: list[tuple[str, datetime | None]]) -> int:
+    return 1 + len(pages) + len(_visible_categories())
 
 
 def disallowed_paths() -> list[str]:

@@ -122,9 +122,9 @@ def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
 
     Its own connection leaves the request's transaction alone. When the database cannot answer
     (not yet migrated, or down while an error page renders) the last values, or the defaults,
-    serve until the next try.
+    serve until the next try, and the footer links to the starting pages.
     """
-    from shop.services.content_pages import read_footer_links  # content pages forget this cache on change
+    from shop.services.content_pages import read_footer_links, starting_footer_links  # (they import this module)
 
     try:
         with db.engine.connect() as connection:
@@ -134,7 +134,9 @@ def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
     except SQLAlchemyError as error:
         log.log(logging.INFO if quiet else logging.WARNING,
                 "Store settings could not be read; using the last known values: %s", error)
-        return _Cached(previous.values if previous else {}, previous.footer if previous else [], _clock())
+        if previous:
+            return _Cached(previous.values, previous.footer, _clock())
+        return _Cached({}, starting_footer_links(), _clock())
     return _Cached({name: value for name, value in values.items() if name in BY_NAME}, footer, _clock())
 
 

@@ -306,8 +306,8 @@ def test_the_home_page_leaves_out_a_contact_email_it_does_not_have(client):
 
 
 def test_information_pages_have_their_own_canonical_address_and_preview(client):
-    page = head(client, "/privacy?utm_source=x")
-    assert page.links["canonical"] == "http://localhost/privacy"
+    page = head(client, "/pages/privacy?utm_source=x")
+    assert page.links["canonical"] == "http://localhost/pages/privacy"
     assert page.meta["og:title"] == "Privacy"
     assert "robots" not in page.meta
 
@@ -346,7 +346,7 @@ def test_search_results_are_not_indexed_but_their_links_are_followed(client):
 
 
 def test_catalogue_pages_may_be_indexed(client, jacket):
-    for path in ("/", f"/categories/{jacket.category.slug}", f"/products/{jacket.slug}", "/contact"):
+    for path in ("/", f"/categories/{jacket.category.slug}", f"/products/{jacket.slug}", "/pages/contact"):
         response = client.get(path)
         assert "robots" not in Head(response.get_data(as_text=True)).meta, path
         assert "X-Robots-Tag" not in response.headers, path
@@ -354,7 +354,8 @@ def test_catalogue_pages_may_be_indexed(client, jacket):
 
 def test_every_page_has_its_own_title_and_description(client, jacket):
     paths = ["/", f"/categories/{jacket.category.slug}", f"/categories/{jacket.category.parent.slug}",
-             f"/products/{jacket.slug}", "/search?q=jacket", "/privacy", "/terms", "/contact", "/shipping-returns",
+             f"/products/{jacket.slug}", "/search?q=jacket", "/pages/privacy", "/pages/terms", "/pages/contact",
+             "/pages/shipping-returns", "/pages/about",
              "/cart", "/auth/login", "/auth/register", "/auth/reset", "/no-such-page"]
     titles, descriptions = {}, {}
     for path in paths:

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from shop.extensions import db
+from shop.models import ContentPage
 from shop.services import seo
 from tests.factories import make_category, make_product
 
@@ -106,11 +107,19 @@ def catalogue():
 
 
 def test_the_sitemap_lists_home_information_pages_categories_and_listed_products(client, catalogue):
+    # A starting page the owner saved unpublished is left out; one saved published has its last change.
+    db.session.add_all([
+        ContentPage(slug="about", title="About", body="Hidden for now", is_published=False),
+        ContentPage(slug="gift-cards", title="Gift cards", body="Soon", is_published=True, show_in_footer=False,
+                    updated_at=datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)),
+    ])
+    db.session.commit()
     root = fetch(client, "/sitemap.xml")
     assert urlset_problems(root) == []
     listed = entries(root)
+    assert when(listed["/pages/gift-cards"]) == datetime(2026, 5, 6, 7, 8, 9, tzinfo=UTC)
     assert set(listed) == {
-        "/", "/shipping-returns", "/privacy", "/terms", "/contact",
+        "/", "/pages/shipping-returns", "/pages/privacy", "/pages/terms", "/pages/contact", "/pages/gift-cards",
         f"/categories/{catalogue['clothing'].slug}", f"/categories/{catalogue['tees'].slug}",
         f"/products/{catalogue['tee'].slug}", f"/products/{catalogue['sold_out'].slug}",
     }
@@ -138,7 +147,7 @@ def test_past_the_limit_the_sitemap_is_an_index_of_files_that_list_everything_on
         make_product(f"Tee {number}", category=tees)
     db.session.commit()
     everything = entries(fetch(client, "/sitemap.xml"))
-    assert len(everything) == 18
+    assert len(everything) == 19  # home, 5 pages, 2 categories, 11 products
     assert client.get("/sitemap-1.xml").status_code == 404  # one file holds them all
 
     monkeypatch.setattr(seo, "SITEMAP_LIMIT", 4)
