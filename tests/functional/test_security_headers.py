@@ -90,7 +90,7 @@ def world(app, client, admin):
         "token": make_reset_token(make_user("reset@example.com")),
         "category_id": category.id, "brand_id": stove.brand_id, "product_id": stove.id,
         "image_id": stove.images[0].id, "variant_id": product.variants[0].id, "import_token": "0" * 32,
-        "file_number": 1, "review_id": 1,
+        "file_number": 1, "review_id": 1, "user_id": admin.id, "role": "staff",
         "query": {"checkout.order_detail": {"token": order_token(order.number)},
                   "checkout.success": {"session_id": order.payment_reference}},
     }
