@@ -260,3 +260,19 @@ def test_only_an_owner_may_change_coupons(app):
     with pytest.raises(ShopError, match="Only an owner"):
         commerce_admin.create_coupon(staff, commerce_admin.CouponFields(code="SNEAKY", kind="percent", amount="50"))
     assert coupon_coded("SNEAKY") is None
+
+
+def test_a_code_taken_between_the_check_and_the_write_is_refused_without_a_500(client, admin, monkeypatch):
+    checked = commerce_admin._coupon_values
+
+    def then_taken(fields, exclude_id):
+        values = checked(fields, exclude_id)
+        # Another owner's coupon with the code lands after the check, as a concurrent save would.
+        db.session.add(Coupon(code=values["code"], kind=CouponKind.PERCENT, value=5))
+        return values
+
+    monkeypatch.setattr(commerce_admin, "_coupon_values", then_taken)
+    response = client.post("/admin/coupons/new", data=form(code="RACE"))
+    assert response.status_code == 422
+    assert "The code RACE was taken a moment ago; choose another." in text(response)
+    assert coupon_coded("RACE") is None and not audits(), "the whole change rolled back"

@@ -160,3 +160,19 @@ def test_only_an_owner_may_change_tax(app):
     with pytest.raises(ShopError, match="Only an owner"):
         commerce_admin.save_tax_settings(staff, True, True)
     assert rates() == []
+
+
+def test_a_place_given_a_rate_meanwhile_is_refused_without_a_500(client, admin, monkeypatch):
+    checked = commerce_admin._tax_values
+
+    def then_taken(fields, exclude_id):
+        values = checked(fields, exclude_id)
+        # Another owner's rate for the place lands after the check, as a concurrent save would.
+        db.session.add(TaxRate(country=values["country"], region=values["region"], rate_bp=100))
+        return values
+
+    monkeypatch.setattr(commerce_admin, "_tax_values", then_taken)
+    response = client.post("/admin/tax/new", data={"place": "US-NY", "label": "Sales tax", "percent": "4"})
+    assert response.status_code == 422
+    assert "New York, United States was given a rate a moment ago." in text(response)
+    assert rates() == [] and not audits()
