@@ -157,6 +157,9 @@ def customer_role(user_id: int, role: str):
         return redirect(back)
     user = _account(user_id)
     label = customer_service.ROLE_LABELS[new_role]
+    if user.role == new_role:
+        flash(f"{user.email} already has the role {label}.", "info")
+        return redirect(back)
     question = ROLE_QUESTIONS[new_role]
     if user.id == current_user.id:
         question += " You are changing your own role: you will lose the owner's pages at once."

@@ -144,7 +144,10 @@ def _everyone() -> sa.Subquery:
 
 
 def customer_list(term: str, orders: str, kind: str, sort: str, page: int, per_page: int) -> Page:
-    """Return a page of CustomerRows; `term` matches names and emails. Two statements, whatever the data."""
+    """Return a page of CustomerRows (past the end, the last page); `term` matches names and emails.
+
+    Two statements, whatever the data: the count, and the page.
+    """
     everyone = _everyone()
     conditions = []
     if term:
@@ -165,6 +168,7 @@ def customer_list(term: str, orders: str, kind: str, sort: str, page: int, per_p
         conditions.append(everyone.c.disabled_at.is_not(None))
     condition = sa.and_(sa.true(), *conditions)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(everyone).where(condition)) or 0
+    page = min(page, max(1, -(-total // per_page)))  # past the end: the last page
     # NULLs sort last whatever the database's habit, and ties are broken by email so pages never overlap.
     if sort == "value":
         order = [everyone.c.lifetime_cents.desc(), everyone.c.last_order_at.is_(None), everyone.c.last_order_at.desc()]

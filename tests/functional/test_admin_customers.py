@@ -112,6 +112,7 @@ def test_the_list_pages_in_a_constant_number_of_statements(client, admin, count_
     page = text(client.get("/admin/customers"))
     assert "57 customers · page 1 of 2" in page and 'href="/admin/customers?page=2"' in page
     assert len(names(text(client.get("/admin/customers?page=2")))) == 7
+    assert names(text(client.get("/admin/customers?page=9"))) == names(text(client.get("/admin/customers?page=2")))
 
 
 def test_an_account_page_shows_orders_guest_orders_addresses_wishlist_and_status(client, shoppers, count_queries):
@@ -246,6 +247,8 @@ def test_granting_and_revoking_staff_access_and_making_an_owner(app, client, sho
     assert changes == [{"role": ["customer", "staff"]}, {"role": ["staff", "customer"]},
                        {"role": ["customer", "owner"]}]
     assert client.get(f"/admin/customers/{bob.id}/role/admin").status_code == 404
+    already = client.get(f"/admin/customers/{bob.id}/role/owner", follow_redirects=True)
+    assert "bob@example.com already has the role Owner." in text(already)
 
 
 def test_the_last_owner_cannot_give_up_the_role_but_one_of_two_can(client, admin):
