@@ -14,7 +14,15 @@ def audit_rows() -> list[AuditRecord]:
 
 
 @pytest.fixture
-def second_app(app):
+def clock(monkeypatch) -> list[float]:
+    """Return the time the settings' cache reads (seconds), which the test moves on by hand."""
+    now = [1000.0]
+    monkeypatch.setattr(store_settings, "_clock", lambda: now[0])
+    return now
+
+
+@pytest.fixture
+def second_app(app, clock):
     """Return another app on the same database, as another worker process would have."""
     other = create_app({"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
                         "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
@@ -97,10 +105,8 @@ def test_an_unknown_setting_is_a_programming_error(boss):
         store_settings.save(boss, {"colour": "green"})
 
 
-def test_another_process_sees_a_change_once_its_copy_is_older_than_the_cache_time(app, boss, second_app,
-                                                                                   monkeypatch):
-    now = [1000.0]
-    monkeypatch.setattr(store_settings, "_clock", lambda: now[0])
+def test_another_process_sees_a_change_once_its_copy_is_older_than_the_cache_time(app, boss, second_app, clock):
+    now = clock
     assert read_in(second_app, "shop_name") == "Shop"
 
     store_settings.save(boss, {"shop_name": "Harbour Goods"})
