@@ -3,6 +3,10 @@
 Every process keeps the owner's values, with the footer's page links that every page shows too,
 for SETTINGS_CACHE_SECONDS: a page reads neither from the database. The process that saves forgets
 them at once; the others read them again when their copy is older than that.
+
+They are read on an engine of their own, a fresh connection each time (two statements every few
+seconds per process): a refresh never waits for a pooled connection the requests need, never runs
+inside a request's transaction, and leaves the statements a page runs the same whenever it happens.
 """
 import logging
 import time
@@ -13,6 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import Flask, current_app
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.pool import NullPool
 
 from shop import text
 from shop.database import write_transaction
@@ -25,6 +30,7 @@ from shop.services.taxonomy import FieldRefusal
 log = logging.getLogger(__name__)
 
 CACHE = "shop.store_settings"  # the key of this app's cached values in app.extensions
+ENGINE = "shop.store_settings.engine"
 MAX_TEXT = 100
 MAX_ADDRESS = 300
 MAX_EMAILS = 10
@@ -117,17 +123,26 @@ def _cached() -> _Cached:
     return cached
 
 
+def _engine() -> sa.Engine:
+    """Return this app's engine for reading settings: the app's database, no pool (nothing left open)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    engine = app.extensions.get(ENGINE)
+    if engine is None:
+        engine = app.extensions[ENGINE] = sa.create_engine(db.engine.url, poolclass=NullPool)
+    return engine
+
+
 def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
     """Read the owner's values and the footer's links on a connection of their own.
 
-    Its own connection leaves the request's transaction alone. When the database cannot answer
+    When the database cannot answer
     (not yet migrated, or down while an error page renders) the last values, or the defaults,
     serve until the next try, and the footer links to the starting pages.
     """
     from shop.services.content_pages import read_footer_links, starting_footer_links  # (they import this module)
 
     try:
-        with db.engine.connect() as connection:
+        with _engine().connect() as connection:
             read = connection.execute(sa.select(StoreSetting.name, StoreSetting.value))
             values: dict[str, Any] = {name: value for name, value in read}
             footer = read_footer_links(connection)
