@@ -20,11 +20,11 @@ from sqlalchemy.orm import aliased, selectinload
 
 from shop.database import end_read_transaction, rows_changed, write_transaction
 from shop.extensions import db
-from shop.models import EmailOptOut, Order, OrderItem, OrderStatus, PaymentStatus, lengths
+from shop.models import EmailOptOut, Order, OrderEventKind, OrderItem, OrderStatus, PaymentStatus, lengths
 from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.money import format_money
-from shop.services import ShopError, secret_key
+from shop.services import ShopError, lifecycle, secret_key
 from shop.services.cart import CartChange, load_variants, put_in_cart, read_cart
 from shop.services.mail import external_url, queue_email
 
@@ -91,6 +91,7 @@ def send_reminder(order_id: int) -> bool:
         queue_email(order.email, "You left something in your cart", "recovery_reminder", order=order,
                     restore_url=external_url("checkout.recovery_restore", token=restore_token(order.number)),
                     unsubscribe_url=external_url("checkout.recovery_unsubscribe", token=opt_out_token(order.email)))
+        lifecycle.record(order, OrderEventKind.EMAIL, lifecycle.SYSTEM, f"checkout reminder sent to {order.email}")
     return True
 
 

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from shop.database import write_transaction
 from shop.extensions import db
-from shop.models import EmailOptOut, Order, OutboxEmail, ProductVariant
+from shop.models import EmailOptOut, Order, OrderEvent, OutboxEmail, ProductVariant
 from shop.models.base import now_utc
 from shop.services import ShopError, recovery
 from shop.services.cart import read_cart, write_cart
@@ -63,6 +63,8 @@ def test_one_reminder_after_the_delay_to_a_consenting_shopper(app, lamp, details
     assert links(email)
     db.session.refresh(order)
     assert order.recovery_sent_at is not None
+    notes = db.session.scalars(sa.select(OrderEvent.note).where(OrderEvent.order_id == order.id))
+    assert "checkout reminder sent to gina@example.com" in list(notes), "the admin sees it in the order's history"
 
 
 def test_no_reminder_before_the_delay_without_consent_or_when_too_old(app, lamp, details):
