@@ -165,17 +165,24 @@ def stored_values() -> dict[str, Any]:
 def save(actor: User, changes: dict[str, Any]) -> dict[str, list[Any]]:
     """Store the owner's values for some settings, audited; return {name: [before, after]} of what changed.
 
-    Every value is checked before anything is written; a refused one raises InvalidSetting naming it.
+    A value that differs from the current one is checked; a refused one raises InvalidSetting naming
+    it, and nothing is saved. An unchanged value passes as it is: a form sends every setting, and a
+    SHOP_* default outside what the page accepts must not block saving the others.
     """
-    cleaned = {name: clean(name, value) for name, value in changes.items()}
+    for name in changes:
+        if name not in BY_NAME:
+            raise ValueError(f"no store setting is called {name!r}")
     with write_transaction():
         rows = {row.name: row for row in db.session.scalars(
-            sa.select(StoreSetting).where(StoreSetting.name.in_(cleaned)).with_for_update())}
+            sa.select(StoreSetting).where(StoreSetting.name.in_(changes)).with_for_update())}
         changed: dict[str, list[Any]] = {}
-        for name, value in cleaned.items():
+        for name, submitted in changes.items():
             row = rows.get(name)
             before = row.value if row is not None else default(name)
-            if before == value:
+            if _same(before, submitted):
+                continue
+            value = clean(name, submitted)
+            if _same(before, value):
                 continue
             changed[name] = [before, value]
             if row is None:
@@ -193,6 +200,10 @@ def save(actor: User, changes: dict[str, Any]) -> dict[str, list[Any]]:
                                                           "please check them and save again.") from error
     forget()
     return changed
+
+
+def _same(before: Any, after: Any) -> bool:
+    return type(before) is type(after) and before == after  # True is not 1: a wrong type is checked, and refused
 
 
 def clean(name: str, value: Any) -> Any:

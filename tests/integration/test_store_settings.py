@@ -138,3 +138,11 @@ def test_without_its_table_the_shop_runs_on_the_defaults(app, monkeypatch):
             "about", "shipping-returns", "privacy", "terms", "contact"]
     finally:
         StoreSetting.__table__.create(db.engine)
+
+
+def test_an_unchanged_default_outside_the_accepted_range_does_not_block_saving_the_others(app, boss):
+    app.config["RESERVATION_MINUTES"] = 5  # set in the environment, below what the settings page accepts
+    assert store_settings.save(boss, {"reservation_minutes": 5, "shop_name": "Harbour Goods"}) == {
+        "shop_name": ["Shop", "Harbour Goods"]}
+    with pytest.raises(InvalidSetting, match="between 10 and 1,440"):
+        store_settings.save(boss, {"reservation_minutes": 6})
