@@ -10,7 +10,7 @@ import pytest
 from flask import url_for
 
 from shop.extensions import db
-from shop.models import ShippingMethod
+from shop.models import Coupon, ShippingMethod, TaxRate
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
 from shop.services.orders import order_token
@@ -71,7 +71,10 @@ def world(app, client, admin):
     category = make_category("Tents")
     product = make_product("Alpine Tent", category=category, stock=50, images=0)  # placeholders in the cart
     stove = make_product("Camp Stove", category=category, brand=make_brand("Acme"), images=1)
-    db.session.add(ShippingMethod(name="Standard", price_cents=599, position=0))
+    method = ShippingMethod(name="Standard", price_cents=599, position=0)
+    coupon = Coupon(code="SAVE10", kind="percent", value=10)
+    rate = TaxRate(country="US", region="CA", rate_bp=725)
+    db.session.add_all([method, coupon, rate])
     address = make_address(admin)
     order = make_order(variant=product.variants[0], email="admin@example.com")
     order.user_id = admin.id
@@ -91,6 +94,7 @@ def world(app, client, admin):
         "category_id": category.id, "brand_id": stove.brand_id, "product_id": stove.id,
         "image_id": stove.images[0].id, "variant_id": product.variants[0].id, "import_token": "0" * 32,
         "file_number": 1, "review_id": 1, "user_id": admin.id, "role": "staff",
+        "coupon_id": coupon.id, "method_id": method.id, "rate_id": rate.id,
         "query": {"checkout.order_detail": {"token": order_token(order.number)},
                   "checkout.success": {"session_id": order.payment_reference}},
     }
