@@ -55,7 +55,7 @@ def start():
     user_id = current_user.id if current_user.is_authenticated else None
     # The address as typed picks the methods offered, so "Update summary" re-lists them without JavaScript.
     quote = preview_quote(cart, form.shipping_method.data, form.coupon.data or "", form.country.data,
-                          _typed_region(form), form.email.data, user_id)
+                          _typed_region(form), form.email.data, user_id, releasing=_placed_order_ids())
     methods = quote.methods
     form.shipping_method.choices = [SelectChoice(method.id, method.name) for method in methods]
     shipping_note = None

@@ -1,4 +1,5 @@
 """Checkout details and pricing: lines from the database, shipping, coupons and tax in integer cents."""
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -12,6 +13,7 @@ from shop.models import (
     CouponKind,
     Order,
     OrderStatus,
+    PaymentStatus,
     Product,
     ProductVariant,
     ShippingMethod,
@@ -231,34 +233,38 @@ def eligible_subtotal(lines: list[PricedLine], use: CouponUse) -> int:
     return sum(line.line_total_cents for line in lines if use.covers(line))
 
 
-def coupon_uses_by(code: str, email: str, user_id: int | None) -> int:
+def coupon_uses_by(code: str, email: str, user_id: int | None, releasing: Collection[int] = ()) -> int:
     """Count one shopper's orders that used the coupon: paid ones still counting it, and unpaid ones holding it.
 
     A shopper is their account and the email typed at checkout, so logging out to order again
-    as a guest with the same email counts too.
+    as a guest with the same email counts too. Unpaid orders in `releasing` (this browser's, which
+    placing a new order cancels first) are not counted.
     """
     shopper = Order.email == email.strip().lower()
     if user_id is not None:
         shopper = sa.or_(shopper, Order.user_id == user_id)
     holding = sa.and_(Order.status == OrderStatus.PENDING, Order.reserved_until.is_not(None))
+    if releasing:
+        holding = sa.and_(holding, sa.or_(Order.id.not_in(list(releasing)),
+                                          Order.payment_status != PaymentStatus.UNPAID))
     return db.session.scalar(
         sa.select(sa.func.count(Order.id)).where(
             Order.coupon_code == code, shopper, sa.or_(Order.coupon_use_counted.is_(True), holding))
     ) or 0
 
 
-def check_customer_limit(coupon: Coupon, email: str, user_id: int | None) -> None:
+def check_customer_limit(coupon: Coupon, email: str, user_id: int | None, releasing: Collection[int] = ()) -> None:
     """Raise ShopError when this shopper has used the coupon as often as it allows each customer."""
     limit = coupon.per_customer_limit
     if limit is None or not (email or user_id):
         return
-    if coupon_uses_by(coupon.code, email, user_id) >= limit:
+    if coupon_uses_by(coupon.code, email, user_id, releasing) >= limit:
         times = "once" if limit == 1 else f"{limit} times"
         raise ShopError(f"The coupon {coupon.code} can be used {times} per customer, and you have already used it.")
 
 
 def apply_coupon(code: str, lines: list[PricedLine], email: str = "", user_id: int | None = None,
-                 now: datetime | None = None) -> CouponUse:
+                 releasing: Collection[int] = (), now: datetime | None = None) -> CouponUse:
     """Return the coupon typed and the lines it discounts, or raise ShopError saying why it cannot be used.
 
     The minimum subtotal is measured on the lines the coupon discounts: a "$10 off $50 of
@@ -273,7 +279,7 @@ def apply_coupon(code: str, lines: list[PricedLine], email: str = "", user_id: i
         if use.eligible_variant_ids is None:
             raise ShopError(f"The coupon {coupon.code} needs a subtotal of at least {minimum}.")
         raise ShopError(f"The coupon {coupon.code} needs at least {minimum} of the items it applies to.")
-    check_customer_limit(coupon, email, user_id)
+    check_customer_limit(coupon, email, user_id, releasing)
     return use
 
 
@@ -345,7 +351,7 @@ def not_offered_message(method_id: object) -> str:
 
 
 def quote_cart(cart: dict[int, int], shipping_method_id: int | None, coupon_code: str = "", country: str = "",
-               *, region: str = "", email: str = "", user_id: int | None = None,
+               *, region: str = "", email: str = "", user_id: int | None = None, releasing: Collection[int] = (),
                methods: list[ShippingMethod] | None = None) -> Quote:
     """Price a cart for an address from the database; raise ShopError for a method not offered there.
 
@@ -359,7 +365,7 @@ def quote_cart(cart: dict[int, int], shipping_method_id: int | None, coupon_code
     use = coupon_error = None
     if coupon_code.strip():
         try:
-            use = apply_coupon(coupon_code, lines, email, user_id)
+            use = apply_coupon(coupon_code, lines, email, user_id, releasing)
         except ShopError as error:
             coupon_error = str(error)
     quote = price_lines(lines, method, use, tax_rule(country, region), current_app.config["CURRENCY"])
@@ -370,11 +376,13 @@ def quote_cart(cart: dict[int, int], shipping_method_id: int | None, coupon_code
 
 
 def preview_quote(cart: dict[int, int], shipping_method_id: object, coupon_code: str, country: object,
-                  region: str = "", email: object = "", user_id: int | None = None) -> Quote:
+                  region: str = "", email: object = "", user_id: int | None = None,
+                  releasing: Collection[int] = ()) -> Quote:
     """Price the cart as the checkout form stands, before it is valid, offering the address's methods.
 
     A shipping method not offered falls back to the first one, and a country that is not a
-    two-letter code to no tax, so the summary always shows a total.
+    two-letter code to no tax, so the summary always shows a total. The unpaid orders this
+    browser placed (`releasing`) leave a per-customer coupon limit alone: placing cancels them first.
     """
     country_code = country if isinstance(country, str) and len(country) == 2 and country.isalpha() else ""
     methods = shipping_methods_for(country_code, region)
@@ -382,4 +390,4 @@ def preview_quote(cart: dict[int, int], shipping_method_id: object, coupon_code:
     method_id = shipping_method_id if shipping_method_id in offered else (methods[0].id if methods else None)
     shopper_email = email.strip().lower() if isinstance(email, str) else ""
     return quote_cart(cart, method_id, coupon_code, country_code, region=region, email=shopper_email,
-                      user_id=user_id, methods=methods)
+                      user_id=user_id, releasing=releasing, methods=methods)

@@ -122,6 +122,24 @@ def test_a_shopper_who_used_up_their_coupon_is_told_beside_the_coupon_field(clie
     assert len(orders()) == 1
 
 
+def test_coming_back_from_the_payment_page_keeps_a_once_per_customer_coupon(client, scarf, checkout_cart,
+                                                                           checkout_form):
+    db.session.add(Coupon(code="ONCE", kind=CouponKind.PERCENT, value=10, per_customer_limit=1))
+    db.session.commit()
+    checkout_cart({scarf: 1})
+    client.post("/checkout", data=checkout_form(coupon="once"))
+    # Back on the checkout page, the unpaid order this browser placed does not use up the coupon...
+    page = text(client.post("/checkout", data=checkout_form(coupon="once", **UPDATE)))
+    assert "already used it" not in page and summary_rows(page)["Discount (ONCE)"] == "-$3.00"
+    # ...because placing again replaces it.
+    assert client.post("/checkout", data=checkout_form(coupon="once")).status_code == 303
+    assert [(order.status, order.discount_cents) for order in orders()] == [("cancelled", 300), ("pending", 300)]
+    # Another browser typing the same email is another checkout by the same shopper.
+    stranger = client.application.test_client()
+    checkout_cart({scarf: 1}, on=stranger)
+    assert "already used it" in text(stranger.post("/checkout", data=checkout_form(coupon="once", **UPDATE)))
+
+
 def test_a_free_shipping_coupon_shows_in_the_summary(client, scarf, checkout_cart, checkout_form):
     db.session.add(Coupon(code="SHIPFREE", kind=CouponKind.FIXED, value=0, free_shipping=True))
     db.session.commit()
