@@ -108,5 +108,6 @@ def settings():
             changed = store_settings.save(current_user._get_current_object(), form.values())
             flash(*_saved_sentence(changed))
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form, default_text=default_text,
-                           emails_hint=EMAILS_HINT), 422 if form.errors else 200
+    tax_page = url_for("admin.tax_rates") if "admin.tax_rates" in current_app.view_functions else None
+    return render_template("admin/settings.html", form=form, default_text=default_text, emails_hint=EMAILS_HINT,
+                           tax_page=tax_page), 422 if form.errors else 200

@@ -48,7 +48,7 @@ class StartingPage:
 
 
 ABOUT = """\
-Welcome! We choose every product we sell with care, pack each order ourselves and read every email we get.
+We choose every product we sell with care, pack each order ourselves and read every email we get.
 
 ## How we work
 

@@ -113,3 +113,8 @@ def test_another_server_process_sees_a_saved_change_without_a_restart(app, clien
         time.sleep(0.2)
     assert "help@trail.example" in page
     assert store_settings.get("shop_name") == "Trail & Tide"
+
+
+def test_the_page_points_to_the_tax_settings_when_the_tax_page_exists(client, admin, app):
+    page = client.get("/admin/settings").get_data(as_text=True)
+    assert ('href="/admin/' in page and "Shipping &amp; tax</a>." in page) == ("admin.tax_rates" in app.view_functions)
