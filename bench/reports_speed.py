@@ -7,8 +7,9 @@ Empties the database (SQLite: a temporary file unless --database-url names one; 
 then vacuumed and analysed, as autovacuum would), seeds a 200-product demo catalogue and --orders
 orders paid over the last year with bulk inserts (one to three items each, a tenth with a coupon,
 one in twenty refunded in part or whole, some unpaid, cancelled or expired, 5,000 shoppers across
-six countries), then requests each page --runs times as a logged-in owner and prints p50/p95 and
-the statements per page. Exits non-zero when a page's p95 misses the target.
+six countries), then requests each page --runs times as a logged-in owner and prints p50/p95 of
+the wall-clock time, the median CPU time of this process, and the statements per page. Exits
+non-zero when a page's p95 misses the target.
 Seeding 100,000 orders takes about half a minute on SQLite and a minute or two on Postgres (2 cores).
 """
 import argparse
@@ -79,17 +80,20 @@ def main() -> int:
     print(f"{backend}, {args.orders} orders, {args.runs} runs each; target p95 <= {TARGET_P95_MS} ms")
     for label, path in pages.items():
         assert client.get(path).status_code == 200, path  # warm caches and the connection pool
-        times = []
+        times, cpu_times = [], []
         statements.clear()
         for _ in range(args.runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             response = client.get(path)
             times.append((time.perf_counter() - started) * 1000)
+            cpu_times.append((time.process_time() - cpu_started) * 1000)
             assert response.status_code == 200, (path, response.status_code)
         ok = _p95(times) <= TARGET_P95_MS
         failed |= not ok
+        # CPU time is the page's own work (SQLite runs in the process; Postgres's share is not in it): on a
+        # machine other jobs keep busy, the wall-clock figures include waiting for a core.
         print(f"{'ok  ' if ok else 'MISS'} {label:26} p50 {statistics.median(times):6.1f} ms  p95 {_p95(times):6.1f} ms"
-              f"  | {len(statements) / args.runs:.0f} statements per page")
+              f"  | CPU p50 {statistics.median(cpu_times):6.1f} ms | {len(statements) / args.runs:.0f} statements")
     return 1 if failed else 0
 
 
