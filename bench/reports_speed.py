@@ -141,7 +141,8 @@ def _seed_orders(count: int, now: datetime) -> None:
                        "variant_name": "Default", "sku": variant.sku, "unit_price_cents": variant.price_cents,
                        "quantity": quantity} for variant, quantity in lines]
         if refunded:
-            settled = min(placed + timedelta(days=rng.randint(1, 20)), now)
+            # Within 20 days of the order, and before now: recent orders' refunds go through sooner.
+            settled = placed + min(timedelta(days=rng.randint(1, 20)), (now - placed) / 2)
             refund_rows.append({"order_id": number, "amount_cents": refunded, "status": RefundStatus.SUCCEEDED,
                                 "reason": "Bench refund", "actor_kind": ActorKind.ADMIN,
                                 "actor_email": OWNER_EMAIL, "created_at": settled, "settled_at": settled})
