@@ -27,6 +27,7 @@ from shop.money import format_money
 from shop.services import ShopError, store_settings
 
 BASIS_POINTS = 10_000
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -343,8 +344,9 @@ def price_lines(lines: list[PricedLine], method: ShippingMethod | None, use: Cou
 
 def not_offered_message(method_id: object) -> str:
     """Say that the chosen shipping method does not reach the address, naming it when it exists."""
+    # Ids are 32-bit integers; a larger number typed into the form names no method and must not reach the driver.
     name = db.session.scalar(sa.select(ShippingMethod.name).where(ShippingMethod.id == method_id)) \
-        if isinstance(method_id, int) else None
+        if isinstance(method_id, int) and 0 < method_id <= MAX_ID else None
     if name:
         return f"{name} is not offered for this address. Please choose one of the shipping methods shown."
     return "Please choose one of the shipping methods offered."
