@@ -283,34 +283,105 @@ class SalesReport:
 
 
 def sales_report(chosen: DateRange, ranking: str = "revenue") -> SalesReport:
-    """Return every table of the report for the range: seven statements whatever the number of orders."""
-    days = daily_sales(chosen)
+    """Return every table of the report for the range: four statements whatever the number of orders."""
+    orders = order_tables(chosen)
     sellers = best_sellers(chosen, ranking, TOP_LIMIT)
     return SalesReport(
-        range=chosen, ranking=ranking, days=days, summary=summary(days), products=sellers.products,
-        variants=sellers.variants, categories=sellers.categories, customers=new_and_returning(chosen),
-        coupons=coupon_uses(chosen), tax=tax_collected(chosen), refunds=refund_lines(chosen, REFUNDS_SHOWN),
+        range=chosen, ranking=ranking, days=orders.days, summary=summary(orders.days), products=sellers.products,
+        variants=sellers.variants, categories=sellers.categories, customers=orders.customers,
+        coupons=orders.coupons, tax=orders.tax, refunds=refund_lines(chosen, REFUNDS_SHOWN),
     )
 
 
-def daily_sales(chosen: DateRange) -> list[DaySales]:
-    """Return each day of the range with its paid orders and refunds (two grouped statements), quiet days as 0."""
+@dataclass
+class OrderTables:
+    days: list[DaySales]
+    customers: list[CustomerGroup]
+    coupons: list[CouponUse]
+    tax: list[TaxPlace]
+
+
+def order_tables(chosen: DateRange) -> OrderTables:
+    """Return the tables read from the range's paid orders, and each day's refunds: two statements.
+
+    The range's orders are read once (the CTE `paid`, from ix_orders_paid_at) and summed four ways:
+    per day, per customer group, per coupon and per place shipped to, each branch of one UNION ALL
+    tagged with its kind and numbered in its own order.
+    """
+    paid = (
+        sa.select(sa.cast(utc_day(Order.paid_at), sa.String).label("day"), Order.email, Order.total_cents,
+                  Order.discount_cents, Order.shipping_cents, Order.tax_cents, Order.refunded_cents,
+                  Order.coupon_code, Order.ship_country, Order.ship_region, Order.tax_label)
+        .where(*paid_in(chosen.start, chosen.end)).cte("paid")
+    )
+    count, nothing, none = sa.func.count(), sa.cast(sa.literal(""), sa.String), sa.cast(sa.literal(0), sa.BigInteger)
+
+    def branch(kind: str, source: Any, keys: tuple[Any, Any, Any], figures: tuple[Any, Any, Any, Any, Any],
+               group_by: tuple[Any, ...], order_by: tuple[Any, ...], *conditions: Any) -> sa.Select:
+        return sa.select(
+            sa.cast(sa.literal(kind), sa.String).label("kind"),
+            *(sa.cast(key, sa.String).label(f"key{index}") for index, key in enumerate(keys)),
+            *(figure.label(f"figure{index}") for index, figure in enumerate(figures)),
+            sa.func.row_number().over(order_by=order_by).label("position"),
+        ).select_from(source).where(*conditions).group_by(*group_by)
+
+    # Whether a customer had paid before the range: a subquery with LIMIT 1 rather than EXISTS (Postgres would
+    # hash every order paid before the range to answer an EXISTS), so each customer is one probe of
+    # ix_orders_email. It sits in the per-customer sums, which are not flattened into the outer query: there
+    # SQLite would run it again for the GROUP BY and for the numbering.
+    earlier = aliased(Order)
+    first_earlier = (sa.select(earlier.id)
+                     .where(earlier.email == paid.c.email, unindexed(earlier.payment_status).in_(MONEY_TAKEN),
+                            earlier.paid_at < chosen.start)
+                     .limit(1).scalar_subquery())
+    customers = (
+        sa.select(sa.case((first_earlier.is_not(None), "returning"), else_="new").label("customer_group"),
+                  count.label("orders"), cents_sum(paid.c.total_cents).label("sales"))
+        .group_by(paid.c.email).subquery()
+    )
+    tables = sa.union_all(
+        branch("day", paid, (paid.c.day, nothing, nothing),
+               (count, cents_sum(paid.c.total_cents), cents_sum(paid.c.discount_cents),
+                cents_sum(paid.c.shipping_cents), cents_sum(paid.c.tax_cents)),
+               (paid.c.day,), (paid.c.day,)),
+        branch("customers", customers, (customers.c.customer_group, nothing, nothing),
+               (count, cents_sum(customers.c.orders), cents_sum(customers.c.sales), none, none),
+               (customers.c.customer_group,), (customers.c.customer_group,)),
+        branch("coupon", paid, (paid.c.coupon_code, nothing, nothing),
+               (count, cents_sum(paid.c.discount_cents), cents_sum(paid.c.total_cents),
+                cents_sum(paid.c.refunded_cents), none),
+               (paid.c.coupon_code,), (count.desc(), paid.c.coupon_code),
+               paid.c.coupon_code.is_not(None), paid.c.coupon_code != ""),
+        branch("tax", paid, (paid.c.ship_country, paid.c.ship_region, sa.func.max(paid.c.tax_label)),
+               (count, cents_sum(paid.c.tax_cents), cents_sum(paid.c.total_cents), none, none),
+               (paid.c.ship_country, paid.c.ship_region), (paid.c.ship_country, paid.c.ship_region)),
+    ).subquery()
+    found = OrderTables(days=[], customers=[], coupons=[], tax=[])
     by_day = {day: DaySales(day) for day in chosen.each_day()}
-    paid_day = utc_day(Order.paid_at)
-    for day, *figures in db.session.execute(
-        sa.select(paid_day, sa.func.count(), cents_sum(Order.total_cents), cents_sum(Order.discount_cents),
-                  cents_sum(Order.shipping_cents), cents_sum(Order.tax_cents))
-        .where(*paid_in(chosen.start, chosen.end)).group_by(paid_day)
+    groups: dict[str, CustomerGroup] = {}
+    for kind, first, second, third, orders, *figures, _position in db.session.execute(
+        sa.select(tables).order_by(tables.c.kind, tables.c.position)
     ):
-        sales = by_day[_as_date(day)]
-        sales.orders, sales.sales_cents, sales.discount_cents, sales.shipping_cents, sales.tax_cents = figures
+        if kind == "day":
+            sales = by_day[_as_date(first)]
+            sales.orders = orders
+            sales.sales_cents, sales.discount_cents, sales.shipping_cents, sales.tax_cents = figures
+        elif kind == "customers":
+            groups[first] = CustomerGroup(first == "returning", orders, figures[0], figures[1])
+        elif kind == "coupon":
+            found.coupons.append(CouponUse(first, orders, *figures[:3]))
+        else:
+            found.tax.append(TaxPlace(first, second, third or "", orders, figures[0], figures[1]))
+    found.customers = [groups.get(group, CustomerGroup(group == "returning", 0, 0, 0))
+                       for group in ("new", "returning")]
     settled_day = utc_day(Refund.settled_at)
     for day, refunds, amount in db.session.execute(
         sa.select(settled_day, sa.func.count(), cents_sum(Refund.amount_cents))
         .where(*refunded_in(chosen.start, chosen.end)).group_by(settled_day)
     ):
         by_day[_as_date(day)].refunds, by_day[_as_date(day)].refunds_cents = refunds, amount
-    return list(by_day.values())
+    found.days = list(by_day.values())
+    return found
 
 
 def _as_date(value: date | str) -> date:
@@ -395,57 +466,6 @@ def _id(key: str | None) -> int | None:
     return int(key) if key else None
 
 
-def new_and_returning(chosen: DateRange) -> list[CustomerGroup]:
-    """Split the range's paying customers (by order email) into new and returning: two rows, in one statement.
-
-    A customer is returning when money was taken on an order with the same email before the range.
-    Each customer is looked up once (not each order), and the lookup stops at the first earlier order.
-    """
-    customers = (sa.select(Order.email, sa.func.count().label("orders"), cents_sum(Order.total_cents).label("sales"))
-                 .where(*paid_in(chosen.start, chosen.end)).group_by(Order.email).subquery())
-    earlier = aliased(Order)
-    # A subquery with LIMIT 1 rather than EXISTS: Postgres would hash every order paid before the range
-    # to answer an EXISTS; this way each customer is one probe of ix_orders_email on both databases.
-    first_earlier = (sa.select(earlier.id)
-                     .where(earlier.email == customers.c.email, unindexed(earlier.payment_status).in_(MONEY_TAKEN),
-                            earlier.paid_at < chosen.start)
-                     .limit(1).scalar_subquery())
-    flagged = sa.select(first_earlier.is_not(None).label("is_returning"), customers.c.orders,
-                        customers.c.sales).subquery()
-    rows = {
-        bool(is_returning): CustomerGroup(bool(is_returning), count, orders, sales)
-        for is_returning, count, orders, sales in db.session.execute(
-            sa.select(flagged.c.is_returning, sa.func.count(), cents_sum(flagged.c.orders), cents_sum(flagged.c.sales))
-            .group_by(flagged.c.is_returning)
-        )
-    }
-    return [rows.get(flag, CustomerGroup(flag, 0, 0, 0)) for flag in (False, True)]
-
-
-def coupon_uses(chosen: DateRange) -> list[CouponUse]:
-    """Return each coupon used on orders paid in the range: orders, discount given, their totals and refunds."""
-    count = sa.func.count()
-    query = (
-        sa.select(Order.coupon_code, count, cents_sum(Order.discount_cents), cents_sum(Order.total_cents),
-                  cents_sum(Order.refunded_cents))
-        .where(*paid_in(chosen.start, chosen.end), Order.coupon_code.is_not(None), Order.coupon_code != "")
-        .group_by(Order.coupon_code).order_by(count.desc(), Order.coupon_code)
-    )
-    return [CouponUse(code or "", *figures) for code, *figures in db.session.execute(query)]
-
-
-def tax_collected(chosen: DateRange) -> list[TaxPlace]:
-    """Return the tax charged on orders paid in the range, per country and region shipped to."""
-    query = (
-        sa.select(Order.ship_country, Order.ship_region, sa.func.max(Order.tax_label), sa.func.count(),
-                  cents_sum(Order.tax_cents), cents_sum(Order.total_cents))
-        .where(*paid_in(chosen.start, chosen.end))
-        .group_by(Order.ship_country, Order.ship_region).order_by(Order.ship_country, Order.ship_region)
-    )
-    return [TaxPlace(country, region, label or "", orders, tax, sales)
-            for country, region, label, orders, tax, sales in db.session.execute(query)]
-
-
 def refund_lines(chosen: DateRange, limit: int | None = REFUNDS_SHOWN) -> list[RefundLine]:
     """Return the refunds that succeeded in the range, latest first."""
     query = (
@@ -491,9 +511,19 @@ def csv_rows(table: str, chosen: DateRange, ranking: str, currency: str) -> Iter
         return format_amount(cents, currency)
 
     text = escape_cell
-    if table == "daily":
-        return ([day.day.isoformat(), day.orders, amount(day.sales_cents), day.refunds, amount(day.refunds_cents),
-                 amount(day.net_cents)] for day in daily_sales(chosen))
+    if table in ("daily", "customers", "coupons", "tax"):
+        orders = order_tables(chosen)
+        if table == "daily":
+            return ([day.day.isoformat(), day.orders, amount(day.sales_cents), day.refunds,
+                     amount(day.refunds_cents), amount(day.net_cents)] for day in orders.days)
+        if table == "customers":
+            return ([row.label.lower(), row.customers, row.orders, amount(row.sales_cents)]
+                    for row in orders.customers)
+        if table == "coupons":
+            return ([text(row.code), row.orders, amount(row.discount_cents), amount(row.sales_cents),
+                     amount(row.refunded_cents)] for row in orders.coupons)
+        return ([row.country, text(row.region), text(row.label), row.orders, amount(row.tax_cents),
+                 amount(row.sales_cents)] for row in orders.tax)
     if table in ("products", "variants", "categories"):
         sellers = best_sellers(chosen, ranking, None)
         if table == "products":
@@ -504,15 +534,6 @@ def csv_rows(table: str, chosen: DateRange, ranking: str, currency: str) -> Iter
                      amount(row.sales_cents)] for row in sellers.variants)
         return ([row.category_id or "", text(row.name), row.units, amount(row.sales_cents)]
                 for row in sellers.categories)
-    if table == "customers":
-        return ([row.label.lower(), row.customers, row.orders, amount(row.sales_cents)]
-                for row in new_and_returning(chosen))
-    if table == "coupons":
-        return ([text(row.code), row.orders, amount(row.discount_cents), amount(row.sales_cents),
-                 amount(row.refunded_cents)] for row in coupon_uses(chosen))
-    if table == "tax":
-        return ([row.country, text(row.region), text(row.label), row.orders, amount(row.tax_cents),
-                 amount(row.sales_cents)] for row in tax_collected(chosen))
     return ([row.order_number, row.settled_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), amount(row.amount_cents),
              text(row.reason), text(row.actor_email), "yes" if row.cancels_order else "no"]
             for row in refund_lines(chosen, None))

@@ -70,7 +70,7 @@ def march(app):
     carol = order("carol@example.com", [(medium, 3)], at(5, 0, 0, 0), payment=PaymentStatus.PARTIALLY_REFUNDED,
                   refunded=2500)  # 7500
     refund(carol, 2500, at(6), reason="Too small")
-    refund(carol, 1000, None, status=RefundStatus.FAILED)  # refused: no money went back
+    refund(carol, 1000, at(6, 13), status=RefundStatus.FAILED)  # refused when it settled: no money went back
     refund(carol, 700, None, status=RefundStatus.PENDING)  # not through yet
     # Cancelled after payment: counted when paid, and its full refund counted when it went through.
     cancelled = order("alice@example.com", [(red, 1)], at(7), discount=120, coupon="SAVE10",
@@ -82,6 +82,9 @@ def march(app):
     order("gus@example.com", [(blue, 5)], None, status=OrderStatus.CANCELLED, payment=PaymentStatus.FAILED)
     order("hal@example.com", [(medium, 5)], None, status=OrderStatus.EXPIRED, payment=PaymentStatus.UNPAID)
     order("ivy@example.com", [(medium, 2)], at(11, 0, 0, 0))
+    # A payment time without the money (the payment failed afterwards): only the payment states that hold
+    # money count.
+    order("jay@example.com", [(medium, 4)], at(4), status=OrderStatus.CANCELLED, payment=PaymentStatus.FAILED)
     db.session.commit()
 
 
