@@ -128,16 +128,18 @@ def _engine() -> sa.Engine:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     engine = app.extensions.get(ENGINE)
     if engine is None:
-        engine = app.extensions[ENGINE] = sa.create_engine(db.engine.url, poolclass=NullPool)
+        # The deployment's connection arguments (TLS, timeouts) apply to this engine too.
+        connect_args = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {})
+        engine = app.extensions[ENGINE] = sa.create_engine(db.engine.url, poolclass=NullPool,
+                                                           connect_args=connect_args)
     return engine
 
 
 def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
     """Read the owner's values and the footer's links on a connection of their own.
 
-    When the database cannot answer
-    (not yet migrated, or down while an error page renders) the last values, or the defaults,
-    serve until the next try, and the footer links to the starting pages.
+    When the database cannot answer (not yet migrated, or down while an error page renders) the
+    last values, or the defaults, serve until the next try, and the footer links to the starting pages.
     """
     from shop.services.content_pages import read_footer_links, starting_footer_links  # (they import this module)
 
