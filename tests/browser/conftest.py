@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from werkzeug.wsgi import ClosingIterator
 
 from shop.extensions import db
-from shop.models import Category, Product, Review, SavedItem, WishlistItem
+from shop.models import Category, Product, Review, SavedItem, ShippingMethod, ShippingZone, TaxRate, WishlistItem
+from shop.services import audit
 from shop.services.demo import seed_demo
 from shop.services.mail import outbox_sender
 from tests.browser.actions import follow, log_in
@@ -177,11 +178,16 @@ def seed_storefront() -> dict:
     db.session.add(Review(product_id=product.id, user_id=shopper.id, rating=4, title="Soft and well cut",
                           body="Washed it twice and it still looks new.\nRuns a little large.",
                           author_name="Sam Shopper"))
-    make_user(OWNER_EMAIL, name="Olive Owner", is_admin=True)
+    owner = make_user(OWNER_EMAIL, name="Olive Owner", is_admin=True)
+    west_coast = [ShippingZone(country="US", region=state) for state in ("OR", "WA")]
+    db.session.add(ShippingMethod(name="Overnight (West Coast)", price_cents=2500, position=2, zones=west_coast))
+    db.session.add(TaxRate(country="US", region="CA", label="Sales tax", rate_bp=725))
+    audit.record(owner, "product.update", "product", product.id, f"Price of {product.name} 1900 → 2100",
+                 {"price_cents": [1900, 2100]})
     return {
         "category": tees.parent.slug, "subcategory": tees.slug, "product": product.slug, "product_id": product.id,
         "variants": [variant.id for variant in in_stock], "search": product.name.split()[-1],
-        "order_number": order.number, "order_id": order.id,
+        "order_number": order.number, "order_id": order.id, "shopper_id": shopper.id,
     }
 
 

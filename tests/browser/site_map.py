@@ -49,14 +49,16 @@ ACCOUNT = [
     Visit("addresses", "shopper", "/account/addresses"),
     Visit("address-form", "shopper", "/account/addresses/new"),
     Visit("wishlist", "shopper", "/account/wishlist"),
+    Visit("account-delete", "shopper", "/account/delete"),
     Visit("orders", "shopper", "/account/orders"),
     Visit("order", "shopper", "/account/orders/{order_number}"),
 ]
 FOOTER = [
-    Visit("shipping-returns", "newcomer", "/shipping-returns"),
-    Visit("privacy", "newcomer", "/privacy"),
-    Visit("terms", "newcomer", "/terms"),
-    Visit("contact", "newcomer", "/contact"),
+    Visit("about", "newcomer", "/pages/about"),
+    Visit("shipping-returns", "newcomer", "/pages/shipping-returns"),
+    Visit("privacy", "newcomer", "/pages/privacy"),
+    Visit("terms", "newcomer", "/pages/terms"),
+    Visit("contact", "newcomer", "/pages/contact"),
     Visit("not-found", "newcomer", "/no-such-page", status=404),
 ]
 ADMIN = [
@@ -72,6 +74,19 @@ ADMIN = [
     Visit("admin-order", "owner", "/admin/orders/{order_id}"),
     Visit("admin-import", "owner", "/admin/import-export"),
     Visit("admin-reviews", "owner", "/admin/reviews"),
+    Visit("admin-reports", "owner", "/admin/reports?from=2020-01-01&to=2020-03-31"),
+    Visit("admin-customers", "owner", "/admin/customers"),
+    Visit("admin-customer", "owner", "/admin/customers/{shopper_id}"),
+    Visit("admin-coupons", "owner", "/admin/coupons"),
+    Visit("admin-coupon-form", "owner", "/admin/coupons/new"),
+    Visit("admin-shipping", "owner", "/admin/shipping"),
+    Visit("admin-shipping-form", "owner", "/admin/shipping/new"),
+    Visit("admin-tax", "owner", "/admin/tax"),
+    Visit("admin-tax-form", "owner", "/admin/tax/new"),
+    Visit("admin-pages", "owner", "/admin/pages"),
+    Visit("admin-page-form", "owner", "/admin/pages/new?start=about"),
+    Visit("admin-settings", "owner", "/admin/settings"),
+    Visit("admin-audit", "owner", "/admin/audit"),
 ]
 
 
