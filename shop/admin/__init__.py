@@ -1,4 +1,4 @@
-"""Admin pages; every route here is for staff and owners only (shop/admin/views.py guards them)."""
+"""Admin pages; every route here is for staff and owners only (shop/admin/permissions.py says which)."""
 from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")

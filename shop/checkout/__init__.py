@@ -4,5 +4,4 @@ from flask import Blueprint
 bp = Blueprint("checkout", __name__)
 
 # The route modules register their views on bp.
-from shop.checkout import views, webhook  # noqa: E402,F401
-from shop.checkout import recovery  # noqa: E402,F401
+from shop.checkout import recovery, views, webhook  # noqa: E402,F401
