@@ -30,6 +30,6 @@ def fill_address(page, name: str = "Gina Guest", line1: str = "12 High Street", 
 def log_in(page, url: str, email: str, password: str) -> None:
     """Open a page that needs a login at `url` and log in on the form it leads to."""
     page.goto(url)
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password").fill(password)
     follow(page.get_by_role("button", name="Log in"))

@@ -26,7 +26,7 @@ def page(browser):
 
 def log_in(page, live_url, email, password):
     page.goto(live_url + "/auth/login")
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password").fill(password)
     follow(page.get_by_role("button", name="Log in"))
 
@@ -34,7 +34,7 @@ def log_in(page, live_url, email, password):
 def test_register_log_out_log_in_reset_addresses_and_delete(live_url, page, delivered):
     page.goto(live_url + "/")
     follow(page.get_by_role("link", name="Register"))
-    page.get_by_label("Email").fill("Nora@Example.com")
+    page.get_by_label("Email", exact=True).fill("Nora@Example.com")
     page.get_by_label("Name").fill("Nora New")
     page.get_by_label("Password", exact=True).fill("password123")
     page.get_by_label("Repeat the password").fill("password123")
@@ -46,6 +46,8 @@ def test_register_log_out_log_in_reset_addresses_and_delete(live_url, page, deli
     follow(page.get_by_role("button", name="Create account"))
     assert "Your account is ready." in page.content()
     assert page.get_by_role("link", name="Your account (Nora New)").is_visible()
+    [confirmation] = delivered()
+    assert confirmation["Subject"] == "Confirm your email address"
 
     follow(page.get_by_role("button", name="Log out"))
     assert "You have been logged out." in page.content()
@@ -57,10 +59,10 @@ def test_register_log_out_log_in_reset_addresses_and_delete(live_url, page, deli
 
     page.goto(live_url + "/auth/login")
     follow(page.get_by_role("link", name="Forgot your password?"))
-    page.get_by_label("Email").fill("nora@example.com")
+    page.get_by_label("Email", exact=True).fill("nora@example.com")
     follow(page.get_by_role("button", name="Send the link"))
     assert "If an account exists for that email address" in page.content()
-    [message] = delivered()
+    [_, message] = delivered()
     link = re.search(r"http://\S+/auth/reset/\S+", message.get_body(("plain",)).get_content()).group(0)
     page.goto(link)
     page.get_by_label("New password").fill(NEW_PASSWORD)

@@ -117,7 +117,7 @@ def buy_a_medium_blue_one(page, live_url) -> None:
     assert page.get_by_test_id("price").inner_text() == "$59.50"
     follow(page.get_by_role("button", name="Add to cart"))
     page.goto(f"{live_url}/checkout")
-    page.get_by_label("Email").fill("sam@example.com")
+    page.get_by_label("Email", exact=True).fill("sam@example.com")
     fill_address(page, "Sam Shopper")
     follow(page.get_by_role("button", name="Place order and pay"))
     follow(page.get_by_role("button", name="Pay"))

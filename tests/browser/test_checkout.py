@@ -33,7 +33,7 @@ def test_guest_buys_and_pays_in_test_mode(live_url, page, kettle, delivered):
     slug, variant_id = kettle
     add_to_cart_and_check_out(page, live_url, slug)
     assert page.get_by_test_id("total").inner_text() == "$47.99"
-    page.get_by_label("Email").fill("gina@example.com")
+    page.get_by_label("Email", exact=True).fill("gina@example.com")
     fill_address(page)
     follow(page.get_by_role("button", name="Place order and pay"))
 
@@ -52,7 +52,7 @@ def test_guest_buys_and_pays_in_test_mode(live_url, page, kettle, delivered):
 def test_declined_payment_returns_to_a_full_cart(live_url, page, kettle):
     slug, variant_id = kettle
     add_to_cart_and_check_out(page, live_url, slug)
-    page.get_by_label("Email").fill("gina@example.com")
+    page.get_by_label("Email", exact=True).fill("gina@example.com")
     fill_address(page)
     follow(page.get_by_role("button", name="Place order and pay"))
     follow(page.get_by_role("button", name="Decline"))
@@ -70,12 +70,12 @@ def test_logged_in_shopper_buys_with_the_saved_address(live_url, page, kettle):
                  country="IE", is_default=True)
     db.session.commit()
     page.goto(f"{live_url}/auth/login")
-    page.get_by_label("Email").fill("lou@example.com")
+    page.get_by_label("Email", exact=True).fill("lou@example.com")
     page.get_by_label("Password").fill(DEFAULT_PASSWORD)
     follow(page.get_by_role("button", name="Log in"))
 
     add_to_cart_and_check_out(page, live_url, slug)
-    assert page.get_by_label("Email").input_value() == "lou@example.com"
+    assert page.get_by_label("Email", exact=True).input_value() == "lou@example.com"
     assert page.get_by_label("Address", exact=True).input_value() == "7 Quay Road"
     follow(page.get_by_role("button", name="Place order and pay"))
     follow(page.get_by_role("button", name="Pay"))

@@ -139,7 +139,7 @@ def test_a_new_shopper_finds_narrows_shares_buys_and_reviews(live_url, desktop, 
     # Register, buy the first tee found, pay, and review it.
     page.goto(f"{live_url}/auth/register")
     page.get_by_label("Name").fill("Rhea Reviewer")
-    page.get_by_label("Email").fill("rhea@example.com")
+    page.get_by_label("Email", exact=True).fill("rhea@example.com")
     page.get_by_label("Password", exact=True).fill(DEFAULT_PASSWORD)
     page.get_by_label("Repeat the password").fill(DEFAULT_PASSWORD)
     follow(page.get_by_role("button", name="Create account"))

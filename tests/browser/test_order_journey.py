@@ -76,7 +76,7 @@ def buy(page, live_url, lines: dict[str, int]) -> str:
             page.goto(f"{live_url}/products/{slug}")
             follow(page.get_by_role("button", name="Add to cart"))
     page.goto(f"{live_url}/checkout")
-    page.get_by_label("Email").fill("gina@example.com")
+    page.get_by_label("Email", exact=True).fill("gina@example.com")
     fill_address(page)
     follow(page.get_by_role("button", name="Place order and pay"))
     follow(page.get_by_role("button", name="Pay"))

@@ -117,7 +117,7 @@ def test_a_new_shopper_buys_on_a_phone_without_javascript(live_url, phone, tee, 
 
     # Checkout as a guest to Portland, Oregon, with a coupon: the summary shows it before paying.
     follow(page.get_by_role("link", name="Checkout"))
-    page.get_by_label("Email").fill("gina@example.com")
+    page.get_by_label("Email", exact=True).fill("gina@example.com")
     fill_address(page, line1="1 SW Main St", city="Portland", postal_code="97201", country="US", region="Oregon")
     page.get_by_label("Coupon code").fill(COUPON)
     follow(page.get_by_role("button", name="Update summary"))
