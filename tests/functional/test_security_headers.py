@@ -10,7 +10,7 @@ import pytest
 from flask import url_for
 
 from shop.extensions import db
-from shop.models import Coupon, ShippingMethod, TaxRate
+from shop.models import ContentPage, Coupon, ShippingMethod, TaxRate
 from shop.services.accounts import make_reset_token
 from shop.services.cart import write_cart
 from shop.services.orders import order_token
@@ -74,7 +74,8 @@ def world(app, client, admin):
     method = ShippingMethod(name="Standard", price_cents=599, position=0)
     coupon = Coupon(code="SAVE10", kind="percent", value=10)
     rate = TaxRate(country="US", region="CA", rate_bp=725)
-    db.session.add_all([method, coupon, rate])
+    page = ContentPage(slug="care-guide", title="Care guide", body="Wash **cold**.", is_published=True)
+    db.session.add_all([method, coupon, rate, page])
     address = make_address(admin)
     order = make_order(variant=product.variants[0], email="admin@example.com")
     order.user_id = admin.id
@@ -86,7 +87,7 @@ def world(app, client, admin):
     with client.session_transaction() as session:
         write_cart(session, {product.variants[0].id: 1})
     return {
-        "slug": {"catalog.category": category.slug, "catalog.product": product.slug},
+        "slug": {"catalog.category": category.slug, "catalog.product": product.slug, "pages.page": page.slug},
         "address_id": address.id, "order_id": order.id, "number": order.number,
         "reference": order.payment_reference,
         "filename": {"core.media": "test/photo.png", "static": "css/shop.css"},
@@ -94,7 +95,7 @@ def world(app, client, admin):
         "category_id": category.id, "brand_id": stove.brand_id, "product_id": stove.id,
         "image_id": stove.images[0].id, "variant_id": product.variants[0].id, "import_token": "0" * 32,
         "file_number": 1, "review_id": 1, "user_id": admin.id, "role": "staff",
-        "coupon_id": coupon.id, "method_id": method.id, "rate_id": rate.id,
+        "coupon_id": coupon.id, "method_id": method.id, "rate_id": rate.id, "page_id": page.id,
         "query": {"checkout.order_detail": {"token": order_token(order.number)},
                   "checkout.success": {"session_id": order.payment_reference}},
     }
