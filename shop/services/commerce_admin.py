@@ -31,6 +31,7 @@ from shop.models import (
 from shop.money import MAX_AMOUNT, format_money, parse_money
 from shop.services import NotFound, ShopError, audit, store_settings
 from shop.services.catalog import Page
+from shop.services.ordering import move_one_place
 from shop.services.taxonomy import FieldRefusal, Saved
 from shop.text import storable
 
@@ -504,15 +505,9 @@ def move_shipping_method(actor: User, method_id: int, direction: str) -> tuple[s
         method = next((row for row in methods if row.id == method_id), None)
         if method is None:
             raise NotFound()
-        index = methods.index(method)
-        target = index - 1 if direction == "up" else index + 1
-        if not 0 <= target < len(methods):
-            return method.name, False
         before = method.position
-        methods[index], methods[target] = methods[target], methods[index]
-        # Renumbered from 0, so positions that were equal end up distinct.
-        for position, row in enumerate(methods):
-            row.position = position
+        if not move_one_place(methods, method, direction):
+            return method.name, False
         audit.record(actor, "shipping_method.reorder", "shipping_method", method.id,
                      f"Moved shipping method {method.name} {direction}", {"position": [before, method.position]})
         return method.name, True

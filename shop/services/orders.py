@@ -306,10 +306,8 @@ def _next_invoice_number() -> int:
 
 def _notify_staff(order: Order) -> None:
     """Tell the order-notification addresses (a store setting) about a newly paid order."""
-    setting = store_settings.get("order_notify_emails") or ""
-    recipients = setting if isinstance(setting, list | tuple) else str(setting).split(",")
     admin_url = external_url("admin.order", order_id=order.id)
-    for recipient in dict.fromkeys(address.strip() for address in recipients if address.strip()):
+    for recipient in store_settings.email_list("order_notify_emails"):
         queue_email(recipient, f"New order {order.number}: {format_money(order.total_cents, order.currency)}",
                     "order_notify_admin", order=order, admin_url=admin_url)
 

@@ -88,13 +88,6 @@ def _forget_after_rollback(session: Session, previous_transaction) -> None:
         session.info.pop(_MOVED, None)
 
 
-def notify_addresses() -> list[str]:
-    """Return the low-stock notification addresses (a store setting), without blanks or repeats."""
-    setting = store_settings.get("low_stock_notify_emails") or ""
-    addresses = setting if isinstance(setting, list | tuple) else str(setting).split(",")
-    return list(dict.fromkeys(address.strip() for address in addresses if address.strip()))
-
-
 def threshold() -> int:
     """Return the low-stock threshold (a store setting)."""
     return int(store_settings.get("low_stock_threshold"))
@@ -125,7 +118,7 @@ def check_variants(fell: Iterable[int], rose: Iterable[int], session: Session | 
                    ProductVariant.stock > limit)
             .values(low_stock_alerted=False).execution_options(synchronize_session=False)
         )
-    recipients = notify_addresses()
+    recipients = store_settings.email_list("low_stock_notify_emails")
     fell = set(fell)
     if not (fell and recipients):
         return []
@@ -179,7 +172,7 @@ def send_digest() -> DigestOutcome:
     """Queue one email listing every variant on sale at or below the threshold, when the daily digest is on."""
     if not store_settings.get("low_stock_digest"):
         return DigestOutcome(0, 0, 0, "The daily low-stock digest is off in the store settings; nothing sent.")
-    recipients = notify_addresses()
+    recipients = store_settings.email_list("low_stock_notify_emails")
     if not recipients:
         return DigestOutcome(0, 0, 0, "No low-stock notification emails are set in the store settings; nothing sent.")
     limit = threshold()

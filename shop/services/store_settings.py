@@ -93,6 +93,13 @@ def get(name: str) -> Any:
     return values[name] if name in values else current_app.config[setting.config_key]
 
 
+def email_list(name: str) -> list[str]:
+    """Return an "emails" setting as its addresses, without blanks or repeats (a default may be a list)."""
+    value = get(name) or ""
+    addresses = value if isinstance(value, list | tuple) else str(value).split(",")
+    return list(dict.fromkeys(address.strip() for address in addresses if address.strip()))
+
+
 def default(name: str) -> Any:
     """Return the SHOP_* default of a setting, which applies while the owner has not set it."""
     return current_app.config[BY_NAME[name].config_key]

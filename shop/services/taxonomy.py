@@ -13,6 +13,7 @@ from shop.extensions import db
 from shop.models import Brand, Category, Product, User, lengths
 from shop.services import NotFound, ShopError, audit, images, search_index
 from shop.services.catalog import Page
+from shop.services.ordering import move_one_place
 from shop.services.slugs import is_valid_slug, slugify, unique_slug
 from shop.text import storable
 
@@ -204,15 +205,9 @@ def move_category(actor: User, category_id: int, direction: str) -> tuple[str, b
             raise NotFound()
         _lock_tree()
         siblings = _siblings(category.parent_id)
-        index = siblings.index(category)
-        target = index - 1 if direction == "up" else index + 1
-        if not 0 <= target < len(siblings):
-            return category.name, False
         before = category.position
-        siblings[index], siblings[target] = siblings[target], siblings[index]
-        # Renumbered from 0, so positions that were equal (or had gaps) end up distinct again.
-        for position, sibling in enumerate(siblings):
-            sibling.position = position
+        if not move_one_place(siblings, category, direction):
+            return category.name, False
         audit.record(actor, "category.reorder", "category", category.id,
                      f"Moved category {category.name} {direction} among its siblings",
                      {"position": [before, category.position]})
