@@ -24,7 +24,7 @@ run: install-dev
 		trap "kill $$! 2>/dev/null" EXIT INT TERM; \
 		export SHOP_MAIL_SERVER=127.0.0.1 SHOP_MAIL_PORT=$(MAIL_SINK_PORT); \
 	fi; \
-	$(VENV)/bin/gunicorn --bind $(HOST):$(PORT) --workers 1 --threads 8 --access-logfile - wsgi:app
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT)
 
 # Style (ruff) and types (mypy on shop/), configured in pyproject.toml; make test runs it first.
 lint: install-dev
@@ -113,3 +113,13 @@ bench-reports: install-dev
 
 clean:
 	rm -rf $(VENV) .pytest_cache tests/browser/node_modules bench/lighthouse/node_modules
+
+# An external web scanner against a locally served demo shop; prints each finding and exits non-zero on any.
+.PHONY: scan
+scan: install-dev
+	$(PYTHON) bench/scan.py
+
+# Builds the Docker image and runs `flask shop check` in it with Postgres and Redis (skips without Docker).
+.PHONY: docker-check
+docker-check:
+	bash bench/docker_check.sh

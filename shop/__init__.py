@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         # from the Host header, checked against TRUSTED_HOSTS; a client's X-Forwarded-Host is ignored.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)  # type: ignore[method-assign]
     register_security(app)
+    register_operations(app)
     register_extensions(app)
     register_blueprints(app)
     register_request_hooks(app)
@@ -73,6 +74,17 @@ def configure(app: Flask, overrides: dict) -> None:
         # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, path /.
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(app.config["SESSION_LIFETIME_DAYS"]))
+    if app.config["ENV"] == "production" and not app.testing:
+        shop_config.refuse_unsafe_production(app.config)
+
+
+def register_operations(app: Flask) -> None:
+    """Request ids and logs, metrics, and the storage for uploaded images."""
+    from shop.operations import logs, metrics, storage
+
+    logs.register(app)
+    metrics.register(app)
+    storage.register(app)
 
 
 def register_extensions(app: Flask) -> None:

@@ -135,3 +135,14 @@ def reconcile_payments_command(days: int) -> None:
         deliver_pending(limit=1000)
     click.echo(f"Checked {checked} Checkout Session(s) from the last {days} day(s) and {refunds_checked} pending "
                f"refund(s); changed {changed} order(s).")
+
+
+def _add_operations_commands() -> None:
+    from shop.operations.backup import backup_command, restore_command
+    from shop.operations.checks import check_command
+
+    for command in (backup_command, restore_command, check_command):
+        shop_group.add_command(command)
+
+
+_add_operations_commands()

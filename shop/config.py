@@ -49,6 +49,21 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
     "STRIPE_API_BASE": None,
+    # Where uploaded product images live: None for MEDIA_PATH on this machine, or s3://bucket/prefix
+    # (credentials and region from boto3's usual environment; S3_ENDPOINT_URL for other S3-compatible stores).
+    "STORAGE_URL": None,
+    "S3_ENDPOINT_URL": None,
+    # Caches shared by every process when it names a Redis server (redis://host:6379/1); None keeps them per process.
+    "CACHE_URL": None,
+    # "text" for people reading a terminal, "json" for a log collector: one line per request either way.
+    "LOG_FORMAT": "text",
+    "LOG_LEVEL": "INFO",
+    # /metrics answers only when this is set, and only to requests bearing it (Authorization: Bearer ...).
+    "METRICS_TOKEN": None,
+    # /readyz fails when the oldest queued email has waited longer than this.
+    "OUTBOX_STUCK_MINUTES": 60,
+    # Where `flask shop backup` writes archives when no path is given; None means <instance>/backups.
+    "BACKUP_DIR": None,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,  # 429 responses carry Retry-After
     # A fixed window lets an attacker spend two windows' worth of guesses across a boundary.
@@ -156,6 +171,10 @@ def trusted_hosts(base_url: str | None, development: bool, testing: bool) -> lis
     if development:
         hosts += [host for host in LOOPBACK_HOSTS if host not in hosts]
     return hosts
+
+
+def refuse_unsafe_production(config: dict) -> None:
+    """Raise ConfigurationError, saying how to fix it, for a production setting that would be unsafe."""
 
 
 def instance_path() -> str:

@@ -4,4 +4,4 @@ from flask import Blueprint
 bp = Blueprint("core", __name__)
 
 # The route modules register their views on bp.
-from shop.core import views  # noqa: E402,F401
+from shop.core import health, views  # noqa: E402,F401

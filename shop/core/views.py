@@ -1,11 +1,9 @@
-"""Health check and product media."""
+"""Product media."""
 import os
 
 from flask import abort, current_app, send_from_directory
 
 from shop.core import bp
-from shop.database import database_reachable
-from shop.extensions import limiter
 from shop.services.images import is_rendition_file, picture_sources
 
 # A rendition's name is new for every upload, so its content never changes: browsers may keep it for a year.
@@ -13,15 +11,6 @@ RENDITION_MAX_AGE = 365 * 24 * 3600
 OTHER_MEDIA_MAX_AGE = 7 * 24 * 3600
 
 bp.add_app_template_global(picture_sources)
-
-
-@bp.get("/healthz")
-@limiter.exempt
-def healthz():
-    """Answer 200 when the database answers, 503 when it does not."""
-    if not database_reachable():
-        return {"status": "unavailable", "database": "unreachable"}, 503
-    return {"status": "ok", "database": "ok"}, 200
 
 
 @bp.get("/media/<path:filename>")

@@ -1,0 +1,1 @@
+"""Running the shop in production: logs, metrics, health, storage, backups and the configuration check."""
