@@ -90,7 +90,7 @@ def register_operations(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind every extension object to the app."""
     from shop import database
-    from shop.extensions import csrf, db, limiter, login_manager, mail, migrate
+    from shop.extensions import cache, csrf, db, limiter, login_manager, mail, migrate
 
     db.init_app(app)
     database.install_engine_hooks(app)
@@ -101,6 +101,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app, config=shop_config.cache_settings(app.config["CACHE_URL"]))
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."

@@ -173,8 +173,23 @@ def trusted_hosts(base_url: str | None, development: bool, testing: bool) -> lis
     return hosts
 
 
+def cache_settings(cache_url: str | None) -> dict[str, Any]:
+    """Return Flask-Caching's settings: Redis when SHOP_CACHE_URL names it, else a cache in this process."""
+    if not cache_url:
+        return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
+    if not str(cache_url).startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(f"SHOP_CACHE_URL is {cache_url!r}; set it to a Redis address such as "
+                                 "redis://127.0.0.1:6379/1, or leave it unset to cache in each process.")
+    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": str(cache_url), "CACHE_KEY_PREFIX": "shop:",
+            "CACHE_DEFAULT_TIMEOUT": 300}
+
+
 def refuse_unsafe_production(config: dict) -> None:
     """Raise ConfigurationError, saying how to fix it, for a production setting that would be unsafe."""
+
+
+def refuse_generated_secret_key(workers: int) -> None:
+    """Raise ConfigurationError when several processes would each sign sessions with a key of their own."""
 
 
 def instance_path() -> str:

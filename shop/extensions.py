@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING
 
 import flask_mail
 from flask import current_app
+from flask_caching import Cache
 from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -76,4 +77,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 mail = Mail()
 limiter = Limiter(key_func=get_remote_address)
+cache = Cache()  # per process, or in Redis when SHOP_CACHE_URL names it (bound in the factory)
 compress = Compress()  # bound by shop.core.static_files, which decides what to compress
