@@ -91,6 +91,8 @@ def serve(app, base_url: str, port: int) -> subprocess.Popen:
         "SHOP_ENV": "production", "SHOP_INSTANCE_PATH": app.instance_path,
         "SHOP_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SHOP_MEDIA_PATH": app.config["MEDIA_PATH"],
         "SHOP_SECRET_KEY": secrets.token_hex(32), "SHOP_BASE_URL": base_url,
+        # Production mode over plain http on 127.0.0.1, which only this test-only flag allows.
+        "SHOP_TESTING_SERVER": "1",
     })
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "8",

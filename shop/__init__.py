@@ -45,10 +45,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 def configure(app: Flask, overrides: dict) -> None:
     """Layer the configuration: defaults, instance/config.py, SHOP_* environment, overrides."""
-    app.config.from_mapping(shop_config.DEFAULTS)
     os.makedirs(app.instance_path, exist_ok=True)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.from_prefixed_env("SHOP")
+    app.config.update(shop_config.given_settings(app.instance_path))
     app.config.update(overrides)
 
     development = shop_config.is_development(app.config["ENV"])
@@ -56,7 +54,9 @@ def configure(app: Flask, overrides: dict) -> None:
     app.config["BASE_URL"] = shop_config.checked_base_url(app.config["BASE_URL"], development)
     if app.config["TRUSTED_HOSTS"] is None:
         app.config["TRUSTED_HOSTS"] = shop_config.trusted_hosts(app.config["BASE_URL"], development, app.testing)
-    if not app.config.get("SECRET_KEY"):
+    # `flask shop check` tells a generated key from a given one.
+    app.config["SECRET_KEY_GENERATED"] = not app.config.get("SECRET_KEY")
+    if app.config["SECRET_KEY_GENERATED"]:
         app.config["SECRET_KEY"] = shop_config.load_or_create_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = shop_config.database_uri(

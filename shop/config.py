@@ -1,9 +1,12 @@
 """Default configuration; instance/config.py and SHOP_* environment variables override it."""
+import contextlib
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from flask import Config
 
 from shop.money import THREE_DECIMAL_CURRENCIES
 
@@ -49,6 +52,9 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
     "STRIPE_API_BASE": None,
+    # Test suites only: lets a production-mode gunicorn serve http://127.0.0.1 or http://localhost
+    # (never another host), as the test fixtures and benchmarks do. Never set it in a deployment.
+    "TESTING_SERVER": False,
     # Where uploaded product images live: None for MEDIA_PATH on this machine, or s3://bucket/prefix
     # (credentials and region from boto3's usual environment; S3_ENDPOINT_URL for other S3-compatible stores).
     "STORAGE_URL": None,
@@ -184,12 +190,69 @@ def cache_settings(cache_url: str | None) -> dict[str, Any]:
             "CACHE_DEFAULT_TIMEOUT": 300}
 
 
+def unsafe_production_settings(config: dict) -> list[str]:
+    """Return, for each setting that would make a production shop unsafe, a message saying how to fix it."""
+    problems = []
+    if config.get("DEBUG"):
+        problems.append(
+            "DEBUG is on in production: an error page would show the shop's code and settings to anyone. "
+            "Remove SHOP_DEBUG and FLASK_DEBUG from the environment (and DEBUG from instance/config.py), "
+            "or set SHOP_ENV=development to run the shop on your own machine."
+        )
+    base_url = config.get("BASE_URL") or ""
+    parts = urlsplit(base_url)
+    loopback_test_server = config.get("TESTING_SERVER") and parts.hostname in LOOPBACK_HOSTS
+    if parts.scheme != "https" and not loopback_test_server:
+        problems.append(
+            f"SHOP_BASE_URL is {base_url!r}, not https: shoppers' passwords, sessions and addresses would cross "
+            "the network readable by anyone on the way. Serve the shop over TLS (see the README's nginx example) "
+            "and set SHOP_BASE_URL=https://your-shop.example."
+        )
+    if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
+        webhook_url = (base_url.rstrip("/") or "https://your-shop.example") + "/checkout/webhook"
+        problems.append(
+            "SHOP_STRIPE_SECRET_KEY is set but SHOP_STRIPE_WEBHOOK_SECRET is not: the shop could not verify "
+            "Stripe's webhooks, so payments completed after a shopper leaves, and refunds, would never be "
+            f"recorded. In Stripe's Dashboard (Developers, Webhooks) add the endpoint {webhook_url} and set "
+            "SHOP_STRIPE_WEBHOOK_SECRET to its signing secret (whsec_...)."
+        )
+    return problems
+
+
 def refuse_unsafe_production(config: dict) -> None:
     """Raise ConfigurationError, saying how to fix it, for a production setting that would be unsafe."""
+    problems = unsafe_production_settings(config)
+    if problems:
+        raise ConfigurationError("The shop refuses to start in production:\n- " + "\n- ".join(problems))
 
 
 def refuse_generated_secret_key(workers: int) -> None:
-    """Raise ConfigurationError when several processes would each sign sessions with a key of their own."""
+    """Raise ConfigurationError when several processes would each sign sessions with a key of their own.
+
+    Gunicorn calls this before it starts its workers. A generated key lives in one machine's
+    instance folder, so a second server or container would sign sessions with another key (and
+    shoppers would be logged out as their requests move between them); a production shop that
+    runs more than one process is one that grows, so it must be given its key.
+    """
+    settings = given_settings(instance_path())
+    if workers <= 1 or settings.get("SECRET_KEY") or is_development(settings["ENV"]):
+        return
+    raise ConfigurationError(
+        f"The shop refuses to start {workers} workers in production with a secret key generated into "
+        f"{Path(instance_path()) / 'secret_key'}: every process and every server must sign sessions with the "
+        "same key. Set SHOP_SECRET_KEY to the same value for all of them, for example "
+        "SHOP_SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))'), "
+        "or SECRET_KEY in instance/config.py."
+    )
+
+
+def given_settings(folder: str) -> Config:
+    """Return the settings as given: defaults, then the folder's config.py, then SHOP_* environment variables."""
+    settings = Config(folder)
+    settings.from_mapping(DEFAULTS)
+    settings.from_pyfile("config.py", silent=True)
+    settings.from_prefixed_env("SHOP")
+    return settings
 
 
 def instance_path() -> str:
@@ -205,11 +268,18 @@ def load_or_create_secret_key(folder: str) -> str:
     path = Path(folder) / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    key = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+    # Written aside and linked into place, so workers starting together never read a half-written
+    # file; the first link wins and the others read its key.
+    draft = path.with_name(f"secret_key.{secrets.token_hex(8)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
 
 
 def database_uri(url: str | None, folder: str) -> str:

@@ -67,6 +67,8 @@ def gunicorn_shop(app, tmp_path, smtp_server):
             "SHOP_SECRET_KEY": app.config["SECRET_KEY"],
             "SHOP_MEDIA_PATH": app.config["MEDIA_PATH"],
             "SHOP_BASE_URL": f"http://127.0.0.1:{port}",
+            # Production mode (gunicorn's default) over plain http: allowed for a loopback address only.
+            "SHOP_TESTING_SERVER": "1",
             "SHOP_MAIL_SERVER": controller.hostname,
             "SHOP_MAIL_PORT": str(controller.port),
             **(env or {}),
