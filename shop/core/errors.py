@@ -28,7 +28,7 @@ MESSAGES = {
 
 
 def _wants_json() -> bool:
-    return request.path.startswith("/checkout/webhook") or request.path == "/healthz"
+    return request.path.startswith("/checkout/webhook") or request.path in ("/healthz", "/readyz")
 
 
 def render_error(code: int, description: str | None = None, retry_after: str | None = None):
