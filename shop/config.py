@@ -190,33 +190,46 @@ def cache_settings(cache_url: str | None) -> dict[str, Any]:
             "CACHE_DEFAULT_TIMEOUT": 300}
 
 
-def unsafe_production_settings(config: dict) -> list[str]:
-    """Return, for each setting that would make a production shop unsafe, a message saying how to fix it."""
-    problems = []
-    if config.get("DEBUG"):
-        problems.append(
-            "DEBUG is on in production: an error page would show the shop's code and settings to anyone. "
+def debug_problem(config: dict) -> str | None:
+    """Return how to turn DEBUG off when it is on, else None."""
+    if not config.get("DEBUG"):
+        return None
+    return ("DEBUG is on in production: an error page would show the shop's code and settings to anyone. "
             "Remove SHOP_DEBUG and FLASK_DEBUG from the environment (and DEBUG from instance/config.py), "
-            "or set SHOP_ENV=development to run the shop on your own machine."
-        )
+            "or set SHOP_ENV=development to run the shop on your own machine.")
+
+
+def base_url_problem(config: dict) -> str | None:
+    """Return how to serve the shop over https when SHOP_BASE_URL is not, else None.
+
+    SHOP_TESTING_SERVER lets test fixtures serve plain http, and only on a loopback address, so
+    even a flag left on in a deployment cannot expose one.
+    """
     base_url = config.get("BASE_URL") or ""
     parts = urlsplit(base_url)
-    loopback_test_server = config.get("TESTING_SERVER") and parts.hostname in LOOPBACK_HOSTS
-    if parts.scheme != "https" and not loopback_test_server:
-        problems.append(
-            f"SHOP_BASE_URL is {base_url!r}, not https: shoppers' passwords, sessions and addresses would cross "
+    if parts.scheme == "https" or (config.get("TESTING_SERVER") and parts.hostname in LOOPBACK_HOSTS):
+        return None
+    https_url = f"https://{parts.netloc}{parts.path}" if parts.hostname else "https://your-shop.example"
+    return (f"SHOP_BASE_URL is {base_url!r}, not https: shoppers' passwords, sessions and addresses would cross "
             "the network readable by anyone on the way. Serve the shop over TLS (see the README's nginx example) "
-            "and set SHOP_BASE_URL=https://your-shop.example."
-        )
-    if config.get("STRIPE_SECRET_KEY") and not config.get("STRIPE_WEBHOOK_SECRET"):
-        webhook_url = (base_url.rstrip("/") or "https://your-shop.example") + "/checkout/webhook"
-        problems.append(
-            "SHOP_STRIPE_SECRET_KEY is set but SHOP_STRIPE_WEBHOOK_SECRET is not: the shop could not verify "
+            f"and set SHOP_BASE_URL={https_url}.")
+
+
+def webhook_secret_problem(config: dict) -> str | None:
+    """Return how to set the webhook secret when a Stripe key is set without one, else None."""
+    if not config.get("STRIPE_SECRET_KEY") or config.get("STRIPE_WEBHOOK_SECRET"):
+        return None
+    webhook_url = (config.get("BASE_URL") or "https://your-shop.example").rstrip("/") + "/checkout/webhook"
+    return ("SHOP_STRIPE_SECRET_KEY is set but SHOP_STRIPE_WEBHOOK_SECRET is not: the shop could not verify "
             "Stripe's webhooks, so payments completed after a shopper leaves, and refunds, would never be "
             f"recorded. In Stripe's Dashboard (Developers, Webhooks) add the endpoint {webhook_url} and set "
-            "SHOP_STRIPE_WEBHOOK_SECRET to its signing secret (whsec_...)."
-        )
-    return problems
+            "SHOP_STRIPE_WEBHOOK_SECRET to its signing secret (whsec_...).")
+
+
+def unsafe_production_settings(config: dict) -> list[str]:
+    """Return, for each setting that would make a production shop unsafe, a message saying how to fix it."""
+    problems = (debug_problem(config), base_url_problem(config), webhook_secret_problem(config))
+    return [problem for problem in problems if problem]
 
 
 def refuse_unsafe_production(config: dict) -> None:

@@ -53,7 +53,7 @@ def test_a_base_url_without_https_is_refused(production):
     production.setenv("SHOP_BASE_URL", "http://shop.example")
     message = refusal()
     assert "SHOP_BASE_URL is 'http://shop.example', not https" in message
-    assert "set SHOP_BASE_URL=https://your-shop.example" in message
+    assert "and set SHOP_BASE_URL=https://shop.example." in message
 
 
 def test_a_stripe_key_without_a_webhook_secret_is_refused(production):
