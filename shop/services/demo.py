@@ -1,10 +1,8 @@
 """A believable demo catalogue, generated deterministically and loaded idempotently."""
-import os
 import random
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from shop.database import write_transaction
 from shop.extensions import db
@@ -21,6 +19,7 @@ from shop.models import (
     ShippingMethod,
 )
 from shop.models.base import now_utc
+from shop.operations.storage import current_storage
 from shop.services import demo_pictures, search_index
 
 CATEGORY_TREE = {
@@ -251,20 +250,18 @@ def _ensure_shipping_and_coupons() -> None:
 
 
 class _Pictures:
-    """Draws each (kind, colour, view) picture the catalogue uses once, and only when its file is missing."""
+    """Draws each (kind, colour, view) picture the catalogue uses once, and only when it is not stored yet."""
 
     def __init__(self) -> None:
-        self.folder = current_app.config["MEDIA_PATH"]
-        os.makedirs(os.path.join(self.folder, "demo"), exist_ok=True)
+        self.storage = current_storage()
         self.ready: set[str] = set()
 
     def filename(self, kind: str, colour: str, view: str) -> str:
-        """Return the media path of the picture, drawing it first if needed."""
+        """Return the media path of the picture, drawing and storing it first if needed."""
         filename = f"demo/{kind}-{colour.lower()}-{view}.jpg"
         if filename not in self.ready:
-            path = os.path.join(self.folder, filename)
-            if not os.path.exists(path):
-                demo_pictures.save(path, kind, COLOURS[colour], view)
+            if not self.storage.exists(filename):
+                self.storage.save(filename, demo_pictures.jpeg(kind, COLOURS[colour], view), "image/jpeg")
             self.ready.add(filename)
         return filename
 

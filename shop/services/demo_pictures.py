@@ -5,7 +5,7 @@ product's colour, its shade, a detail ink, or a fixed colour such as a white sol
 smooths its edges. Each picture then only pastes its colours through the cached masks and is
 stored as a JPEG of under 20 kB.
 """
-import os
+import io
 from collections.abc import Callable
 from functools import cache
 
@@ -524,9 +524,9 @@ def draw(kind: str, rgb: Rgb, view: str = "front") -> Image.Image:
     return picture
 
 
-def save(path: str, kind: str, rgb: Rgb, view: str = "front") -> None:
-    """Draw a picture and write it as a JPEG, atomically (a half-written file is never served)."""
-    tmp = path + ".tmp"
+def jpeg(kind: str, rgb: Rgb, view: str = "front") -> bytes:
+    """Draw a picture and return it as a JPEG."""
+    out = io.BytesIO()
     # JPEG encodes ten times faster than WebP or PNG here, and the seed draws hundreds of pictures.
-    draw(kind, rgb, view).save(tmp, format="JPEG", quality=85)
-    os.replace(tmp, path)
+    draw(kind, rgb, view).save(out, format="JPEG", quality=85)
+    return out.getvalue()

@@ -1,7 +1,8 @@
 """Stored pictures: the files behind product images, category pictures and brand logos.
 
 An upload is stored under a key the shop chooses (never the uploaded file's name), as
-renditions named <key>-<rendition>.<format> in the media folder. The key ends with the full
+renditions named <key>-<rendition>.<format> in the shop's storage (the media folder, or S3: see
+shop/operations/storage.py). The key ends with the full
 rendition's pixel size (uploads/ab/<32 hex>-1200x800), so a page can size any rendition from the
 key alone and nothing shifts while it loads, even where only the key is kept (category images,
 brand logos).
@@ -10,13 +11,11 @@ save_picture trusts nothing about the upload: its bytes must decode as a JPEG, P
 bounded size; the renditions are re-encoded from the decoded pixels, so no metadata (EXIF with
 GPS, XMP, comments, ICC profiles) survives.
 """
-import contextlib
 import io
-import os
+import logging
 import posixpath
 import re
 import secrets
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Iterable
@@ -26,11 +25,19 @@ from flask import current_app, url_for
 from PIL import Image, ImageOps
 from werkzeug.datastructures import FileStorage
 
+from shop.operations.storage import StorageError, current_storage
 from shop.services import ShopError
+
+log = logging.getLogger(__name__)
 
 # Rendition name -> the longest side in pixels.
 RENDITIONS = {"thumb": 160, "card": 480, "full": 1200}
-FORMATS = ("webp", "jpg")
+# Each format a rendition is written in, and the type it is stored and served as.
+CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg"}
+FORMATS = tuple(CONTENT_TYPES)
+# Pictures the shop did not render (the demo's drawings, files placed in the media folder by hand)
+# are served only as one of these image types, chosen by their extension; any other file not at all.
+PICTURE_TYPES = {"jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 # Pillow's decoder names for the formats the shop accepts, whatever the file is called.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "WEBP")
@@ -86,6 +93,18 @@ def key_size(key: str) -> tuple[int, int] | None:
 def is_rendition_file(filename: str) -> bool:
     """Return whether a media path names a rendition of a stored picture (its content never changes)."""
     return RENDITION_FILE.fullmatch(filename) is not None
+
+
+def media_type(filename: str) -> str | None:
+    """Return the image type a media file is served as, or None for a file the shop never serves.
+
+    A rendition's type is its format's; another picture's comes from a short list of raster image
+    types, so nothing in the media folder is ever sent as HTML, SVG or script.
+    """
+    if is_rendition_file(filename):
+        return CONTENT_TYPES[filename.rpartition(".")[2]]
+    name, dot, extension = posixpath.basename(filename).rpartition(".")
+    return PICTURE_TYPES.get(extension.lower()) if name and dot else None
 
 
 def picture_url(key: str, rendition: str = "full", fmt: str = "jpg") -> str:
@@ -158,7 +177,12 @@ def save_picture(upload: FileStorage) -> StoredPicture:
     if len(data) > limit:
         raise ShopError(f"“{name}” was not saved: it is larger than {current_app.config['MAX_UPLOAD_MB']} MB.")
     pixels = _decoded(data, name)
-    return _write_renditions(pixels)
+    try:
+        return _write_renditions(pixels)
+    except StorageError:
+        log.exception("Could not store the renditions of %s", name)
+        raise ShopError(f"“{name}” was not saved: the picture storage is not answering. "
+                        "Please try again in a moment.") from None
 
 
 def discard_picture(key: str | None) -> None:
@@ -168,14 +192,12 @@ def discard_picture(key: str | None) -> None:
 
 def delete_files(keys: Iterable[str | None]) -> None:
     """Delete every rendition of the given keys; call it after the transaction that dropped their rows commits."""
-    folder = current_app.config["MEDIA_PATH"]
-    for key in keys:
-        if not key:
-            continue
-        for rendition in RENDITIONS:
-            for fmt in FORMATS:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(os.path.join(folder, rendition_name(key, rendition, fmt)))
+    names = [rendition_name(key, rendition, fmt) for key in keys if key for rendition in RENDITIONS for fmt in FORMATS]
+    try:
+        current_storage().delete(names)
+    except StorageError:
+        # The rows are gone and no page links the files any more: left behind, they cost only space.
+        log.exception("Could not delete %d stored files", len(names))
 
 
 def _decoded(data: bytes, name: str) -> Image.Image:
@@ -225,32 +247,23 @@ def _write_renditions(full: Image.Image) -> StoredPicture:
     """Write every rendition under a new key; on any failure remove whatever was written."""
     token = secrets.token_hex(16)
     key = f"uploads/{token[:2]}/{token}-{full.width}x{full.height}"
-    folder = os.path.join(current_app.config["MEDIA_PATH"], "uploads", token[:2])
-    os.makedirs(folder, exist_ok=True)
     try:
         for rendition in renditions(full.width, full.height):
             resized = full if rendition.name == "full" else full.resize(
                 (rendition.width, rendition.height), Image.Resampling.LANCZOS)
             for fmt in FORMATS:
-                _write_atomically(resized, os.path.join(current_app.config["MEDIA_PATH"],
-                                                        rendition_name(key, rendition.name, fmt)), fmt)
+                _write_atomically(resized, rendition_name(key, rendition.name, fmt), fmt)
     except BaseException:
         delete_files([key])
         raise
     return StoredPicture(key, full.width, full.height)
 
 
-def _write_atomically(image: Image.Image, path: str, fmt: str) -> None:
-    """Encode into a temporary file beside path, then rename it: no half-written rendition is ever served."""
-    handle, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".", suffix=".part")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            if fmt == "webp":
-                image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
-            else:
-                image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
+def _write_atomically(image: Image.Image, name: str, fmt: str) -> None:
+    """Encode a rendition and store it in one step: no half-written rendition is ever served."""
+    out = io.BytesIO()
+    if fmt == "webp":
+        image.save(out, "WEBP", quality=WEBP_QUALITY, method=4)
+    else:
+        image.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True, progressive=True)
+    current_storage().save(name, out.getvalue(), CONTENT_TYPES[fmt], immutable=True)
