@@ -181,8 +181,8 @@ def save_picture(upload: FileStorage) -> StoredPicture:
         return _write_renditions(pixels)
     except StorageError:
         log.exception("Could not store the renditions of %s", name)
-        raise ShopError(f"“{name}” was not saved: the picture storage is not answering. "
-                        "Please try again in a moment.") from None
+        raise ShopError(f"“{name}” was not saved: the picture storage is not available right now "
+                        "(`flask shop check` says why). Please try again later.") from None
 
 
 def discard_picture(key: str | None) -> None:
