@@ -16,7 +16,7 @@ from shop import create_app
 from shop.config import ConfigurationError
 from shop.extensions import db
 from shop.models import ProductImage
-from shop.operations.storage import EXTENSION, storage_for, storage_problem
+from shop.operations.storage import EXTENSION, local_media_folder, storage_for, storage_problem
 from shop.services.demo import seed_demo
 from shop.services.images import RENDITIONS, rendition_name
 from tests.conftest import free_port
@@ -135,6 +135,7 @@ def test_storage_problem_is_none_for_a_usable_bucket_and_says_what_is_wrong_othe
                                                                                       s3_endpoint):
     assert storage_problem() is None
     assert stored(bucket, prefix) == {}, "the probe object is deleted"
+    assert local_media_folder() is None, "a backup has no media folder to copy"
 
     missing = storage_for("s3://no-such-bucket/shop", "", s3_endpoint).problem()
     assert missing and "no-such-bucket does not exist" in missing
@@ -154,6 +155,18 @@ def test_when_the_bucket_cannot_be_used_an_upload_is_refused_with_a_message(clie
     assert "front.jpg” was not saved: the picture storage is not available" in page
     assert photo_keys(tent.id) == []
     assert client.get("/media/uploads/ab/" + "ab" * 16 + "-10x10-full.jpg").status_code == 503
+
+
+@pytest.mark.parametrize("app_overrides", [{}])
+def test_on_the_media_folder_storage_problem_says_when_it_cannot_be_written(app, tmp_path):
+    assert local_media_folder() == app.config["MEDIA_PATH"]
+    assert storage_problem() is None
+    assert [path.name for path in (tmp_path / "media").iterdir()] == [], "the probe file is deleted"
+
+    (tmp_path / "taken").write_text("a file where the folder should be")
+    app.extensions[EXTENSION] = storage_for(None, str(tmp_path / "taken" / "media"), None)
+    problem = storage_problem()
+    assert problem and f"the media folder {tmp_path / 'taken' / 'media'} is not writable" in problem
 
 
 @pytest.mark.parametrize("url", ["s3://", "s3:/bucket", "s3://Bad_Bucket/shop", "gs://bucket/shop", "/srv/media",
