@@ -21,7 +21,13 @@ from urllib.parse import parse_qsl, urlsplit
 
 from stripe._request_options import RequestOptions
 from stripe._stripe_object import StripeObject
-from stripe.params import CouponCreateParams, RefundCreateParams, RefundListParams, RefundRetrieveParams
+from stripe.params import (
+    BalanceRetrieveParams,
+    CouponCreateParams,
+    RefundCreateParams,
+    RefundListParams,
+    RefundRetrieveParams,
+)
 from stripe.params.checkout import (
     SessionCreateParams,
     SessionExpireParams,
@@ -492,6 +498,9 @@ class StripeStandIn:
         if match and method == "GET":
             return self._checked(params, RefundRetrieveParams, "refund",
                                  lambda p: self._retrieve_refund(match.group(1), p))
+        if method == "GET" and path == "/v1/balance":
+            return self._checked(params, BalanceRetrieveParams, "balance", lambda p: (200, {
+                "object": "balance", "livemode": False, "available": [], "pending": []}))
         return 404, stripe_error(f"Unrecognized request URL ({method}: {path}).")
 
     @staticmethod
