@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from shop import create_app
-from shop.extensions import db
+from shop.extensions import db, limiter
 from shop.models import OutboxEmail
 from shop.models.base import now_utc
 from shop.services.mail import MAX_ATTEMPTS
@@ -124,11 +124,20 @@ def test_probes_answer_errors_in_json(client):
     assert (response.status_code, response.json) == (405, {"error": "Method not allowed"})
 
 
-@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_DEFAULT": "2 per minute"}])
-def test_probes_are_never_rate_limited(client, migrated):
+@pytest.fixture
+def default_limit(app):
+    """Apply the app's RATELIMIT_DEFAULT for this test only."""
+    yield
+    # Flask-Limiter keeps default limits on its one Limiter object, across apps: later tests must not inherit it.
+    limiter.limit_manager.set_default_limits([])
+
+
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_DEFAULT": "2 per minute", "METRICS_TOKEN": "token"}])
+def test_probes_and_metrics_are_never_rate_limited(client, migrated, default_limit):
     for _ in range(4):
         assert client.get("/healthz").status_code == 200
         assert client.get("/readyz").status_code == 200
+        assert client.get("/metrics", headers={"Authorization": "Bearer token"}).status_code == 200
     assert [client.get("/").status_code for _ in range(3)] == [200, 200, 429], "the default limit applies elsewhere"
 
 
