@@ -38,6 +38,7 @@ class CheckResult:
     message: str
 
     def line(self) -> str:
+        """Return the result as the command prints it: status, name, message in columns."""
         return f"{self.status:<4}  {self.name:<15}  {self.message}"
 
 
@@ -61,11 +62,12 @@ def run_checks() -> list[CheckResult]:
 
 
 def production() -> bool:
+    """Return whether the shop runs in production."""
     return current_app.config["ENV"] == "production"
 
 
 def check_secret_key() -> tuple[str, str]:
-    """A given key of at least 32 characters; a generated one serves one process on this server only."""
+    """Pass a given key of 32 characters or more; in production, warn that a generated one suits one process only."""
     config = current_app.config
     if config["SECRET_KEY_GENERATED"]:
         path = os.path.join(current_app.instance_path, "secret_key")
@@ -82,6 +84,7 @@ def check_secret_key() -> tuple[str, str]:
 
 
 def check_debug() -> tuple[str, str]:
+    """Fail when DEBUG is on in production."""
     problem = shop_config.debug_problem(current_app.config)
     if problem:
         return (FAIL, problem) if production() else (OK, "on (development)")
@@ -89,6 +92,7 @@ def check_debug() -> tuple[str, str]:
 
 
 def check_base_url() -> tuple[str, str]:
+    """Fail when a production shop's SHOP_BASE_URL is not https."""
     base_url = current_app.config["BASE_URL"]
     if not production():
         return OK, f"{base_url or 'not set: links name the address requested'} (development)"
@@ -101,7 +105,7 @@ def check_base_url() -> tuple[str, str]:
 
 
 def check_database() -> tuple[str, str]:
-    """Reachable, and migrated to the revision this code's migrations end at."""
+    """Fail when the database cannot be reached or is not migrated to this code's latest revision."""
     where = db.engine.url.render_as_string(hide_password=True)
     try:
         with db.engine.connect() as connection:
@@ -169,6 +173,7 @@ def check_stripe() -> tuple[str, str]:
 
 
 def check_stripe_webhook() -> tuple[str, str]:
+    """Fail (in development, warn) when a Stripe key is set without the webhook's signing secret."""
     if not current_app.config["STRIPE_SECRET_KEY"]:
         return OK, "not needed without a Stripe key"
     problem = shop_config.webhook_secret_problem(current_app.config)
@@ -178,7 +183,7 @@ def check_stripe_webhook() -> tuple[str, str]:
 
 
 def check_instance_folder() -> tuple[str, str]:
-    """The secret key, the SQLite database and backups are written here."""
+    """Write a probe file in the instance folder, where the secret key, the SQLite database and backups go."""
     folder = current_app.instance_path
     problem = _unwritable(folder)
     if problem:
@@ -198,7 +203,7 @@ def check_media_storage() -> tuple[str, str]:
 
 
 def check_free_disk(warn_below: int = DISK_WARN_BYTES, fail_below: int = DISK_FAIL_BYTES) -> tuple[str, str]:
-    """Free space on the filesystems of the instance folder and the media folder, the fuller one counting."""
+    """Warn, then fail, when the fuller of the instance's and the media folder's filesystems runs low."""
     from shop.operations.storage import local_media_folder
 
     folders = [current_app.instance_path, local_media_folder()]
@@ -212,7 +217,7 @@ def check_free_disk(warn_below: int = DISK_WARN_BYTES, fail_below: int = DISK_FA
 
 
 def check_outbox() -> tuple[str, str]:
-    """Emails due for longer than OUTBOX_STUCK_MINUTES (as /readyz counts them), or given up after every attempt."""
+    """Warn of emails due for longer than OUTBOX_STUCK_MINUTES (as /readyz counts them) or given up on."""
     from shop.services.mail import MAX_ATTEMPTS
 
     now = now_utc()
