@@ -74,7 +74,9 @@ def configure(app: Flask, overrides: dict) -> None:
         # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, path /.
         app.config["SESSION_COOKIE_NAME"] = "__Host-session"
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=int(app.config["SESSION_LIFETIME_DAYS"]))
-    if app.config["ENV"] == "production" and not app.testing:
+    # Only the test suite's own overrides switch the refusals off: SHOP_TESTING in a deployment's
+    # environment must not.
+    if app.config["ENV"] == "production" and not overrides.get("TESTING"):
         shop_config.refuse_unsafe_production(app.config)
 
 

@@ -87,6 +87,12 @@ def test_the_testing_server_flag_allows_plain_http_on_a_loopback_address_only(pr
     assert "DEBUG is on" in refusal()
 
 
+def test_testing_from_the_environment_does_not_switch_the_refusals_off(production):
+    production.setenv("SHOP_TESTING", "true")
+    production.setenv("SHOP_BASE_URL", "http://shop.example")
+    assert "not https" in refusal()
+
+
 def test_development_is_not_held_to_production_rules(production):
     production.setenv("SHOP_ENV", "development")
     production.setenv("SHOP_DEBUG", "true")
