@@ -3,6 +3,7 @@ from flask import Flask, render_template, request
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from shop.extensions import db
+from shop.operations.logs import redact
 
 TITLES = {
     400: "Bad request",
@@ -75,5 +76,6 @@ def register(app: Flask) -> None:
     def handle_unexpected(error: Exception):
         # A failed transaction must not poison the next request on this connection.
         db.session.rollback()
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        # The record carries the request id (the log handler's filter), so the traceback meets its request line.
+        app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
         return render_error(500)
