@@ -5,9 +5,9 @@ gunicorn (PROMETHEUS_MULTIPROC_DIR set by gunicorn.conf.py) in files that any wo
 scraped. Business figures are read from the database at scrape time, so they appear once
 whichever worker answers.
 
-prometheus_client decides between in-memory and file-backed values when it is first imported,
-so this module imports it only inside functions: gunicorn.conf.py imports this module first and
-calls prepare_multiprocess_dir() before the app, and so prometheus_client, is loaded.
+prometheus_client chooses between in-memory and file-backed values when it is first imported,
+so this module imports it only inside functions: gunicorn.conf.py imports this module and calls
+prepare_multiprocess_dir() before it loads the app, whose factory calls register().
 """
 import atexit
 import functools
@@ -45,6 +45,7 @@ _prepared_in_pid: int | None = None
 
 def register(app: Flask) -> None:
     """Count requests and serve /metrics when SHOP_METRICS_TOKEN is set."""
+    request_metrics()  # now, while one thread runs: two first requests at once would both register them
     request_started.connect(_start_timer, app)
     app.after_request(_count_request)
     app.add_url_rule("/metrics", "metrics", metrics_view)
@@ -117,7 +118,7 @@ class RequestMetrics:
 
 @functools.cache
 def request_metrics() -> RequestMetrics:
-    """Return this process's request metrics, made on first use (in the default registry)."""
+    """Return this process's request metrics, made by the first app (in the default registry)."""
     return RequestMetrics()
 
 
@@ -170,7 +171,6 @@ def exposition() -> bytes:
     """Return every metric in Prometheus's text format: this process's (or all workers') and the database's."""
     from prometheus_client import REGISTRY, CollectorRegistry, generate_latest, multiprocess
 
-    request_metrics()  # present from the first scrape, even before any request was counted
     registry = CollectorRegistry()
     registry.register(ShopFigures())
     if not multiprocess_mode():
