@@ -119,3 +119,14 @@ def test_a_dead_workers_live_gauges_are_forgotten_and_its_counts_kept(tmp_path, 
         (tmp_path / name).write_bytes(b"")
     metrics.worker_exited(123)
     assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_123.db", "gauge_livesum_456.db"]
+
+
+def test_the_configuration_read_again_on_sighup_keeps_the_counts(tmp_path, monkeypatch):
+    monkeypatch.setattr(metrics, "_prepared_in_pid", None)  # as in a master that has not prepared yet
+    folder = tmp_path / "prometheus"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    metrics.prepare_multiprocess_dir()
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o700)
+    (folder / "counter_123.db").write_bytes(b"")
+    metrics.prepare_multiprocess_dir()
+    assert (folder / "counter_123.db").exists()
