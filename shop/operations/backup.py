@@ -157,7 +157,7 @@ def _write_archive(target: str, work: str, created: datetime, url: URL, media_on
 
 def sqlite_path(url: URL) -> str:
     """Return the SQLite database file the shop uses."""
-    if not url.database or url.database == ":memory:" or "mode=memory" in url.database:
+    if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
         raise BackupError("The shop's SQLite database is in memory: there is no file to back up or restore.")
     return os.path.abspath(url.database)
 
@@ -323,6 +323,9 @@ class StagedRestore:
     media_files: int
     media_note: str | None  # why the media folder is left as it is
     head: str | None
+    stages: list[str]
+    # Set when a swap failed half-way and could not be undone: the previous files stay in the stages.
+    keep_stages: bool = False
 
     def description(self) -> str:
         """Say what restoring will replace, for the confirmation prompt."""
@@ -363,6 +366,7 @@ def staged_restore(archive_path: str) -> Iterator[StagedRestore]:
     media_target = os.path.abspath(current_app.config["MEDIA_PATH"])
     media_note = media_elsewhere()
     stages: list[str] = []
+    staged = None
     try:
         database_stage = _stage_beside(database_target, stages) if database_target else None
         media_stage = None if media_note else _stage_beside(media_target, stages)
@@ -376,17 +380,19 @@ def staged_restore(archive_path: str) -> Iterator[StagedRestore]:
             media_note = "the archive holds no media files (the shop that made it kept them in S3)."
         if facts is None and not restores_media:
             raise BackupError(f"Nothing in this archive can be restored here: it holds no database, and {media_note}")
-        yield StagedRestore(
+        staged = StagedRestore(
             archive=os.path.abspath(archive_path), manifest=manifest,
             database=os.path.join(database_stage, "shop.db") if facts and database_stage else None,
             database_target=database_target, facts=facts,
             media=os.path.join(media_stage, "media") if restores_media and media_stage else None,
             media_target=media_target, media_files=sum(name.startswith(MEDIA_PREFIX) for name in found),
-            media_note=media_note, head=migrations().get_current_head(),
+            media_note=media_note, head=migrations().get_current_head(), stages=stages,
         )
+        yield staged
     finally:
-        for stage in stages:
-            shutil.rmtree(stage, ignore_errors=True)
+        if not (staged and staged.keep_stages):
+            for stage in stages:
+                shutil.rmtree(stage, ignore_errors=True)
 
 
 def _stage_beside(target: str, stages: list[str]) -> str:
@@ -543,7 +549,8 @@ def _checked_database(manifest: Manifest, url: URL, stage: str | None) -> Databa
 def apply_restore(staged: StagedRestore) -> None:
     """Rename the live database and media folder aside and the staged ones in; put the old back if a step fails.
 
-    The old files go into the staging folders, which staged_restore then deletes.
+    The old files go into the staging folders, which staged_restore then deletes. Interrupted
+    (Ctrl+C) between two renames, it puts the old back too.
     """
     db.session.remove()
     db.engine.dispose()  # no pooled connection may go on using the replaced file
@@ -567,10 +574,18 @@ def apply_restore(staged: StagedRestore) -> None:
                 move(staged.media_target, os.path.join(os.path.dirname(staged.media), "previous"))
             move(staged.media, staged.media_target)
             _fsync_directory(os.path.dirname(staged.media_target))
-    except OSError as error:
-        for source, destination in reversed(moves):
-            os.rename(destination, source)
-        raise BackupError(f"The restore stopped and put everything back as it was: {error}") from error
+    except BaseException as error:
+        try:
+            for source, destination in reversed(moves):
+                os.rename(destination, source)
+        except OSError as undo_error:
+            staged.keep_stages = True
+            raise BackupError(f"The restore stopped half-way ({error}) and could not put everything back "
+                              f"({undo_error}): the previous files are in {' and '.join(staged.stages)}, named "
+                              "previous*; move them back by hand before starting the shop.") from error
+        if isinstance(error, OSError):
+            raise BackupError(f"The restore stopped and put everything back as it was: {error}") from error
+        raise
 
 
 def readable_size(size: int) -> str:
@@ -603,7 +618,10 @@ def backup_command(directory: str | None, keep: int | None, media_only: bool) ->
     click.echo(f"Backup written: {outcome.path} ({readable_size(outcome.size)})")
     if outcome.database:
         click.echo(f"Database: {outcome.database.orders} orders, {outcome.database.products} products, migration "
-                   f"{outcome.database.revision}.")
+                   f"{outcome.database.revision or 'none'}.")
+        if outcome.database.revision is None:
+            click.echo("Warning: the database records no migration (it was not made by `flask db upgrade`), so "
+                       "`flask shop restore` will refuse this archive.")
     click.echo(f"Media: {outcome.media_files} files." if not outcome.media_note else f"Media: not included: "
                f"{outcome.media_note}")
     for name in outcome.removed:

@@ -37,13 +37,17 @@ BACKUP_ARGS = ["--media-only"] if POSTGRES_URL else []
 STOCK = 50
 
 
-def run_backup(runner, folder: Path, *args: str) -> Path:
-    """Run `flask shop backup` into folder; return the archive it wrote."""
-    result = runner.invoke(args=["shop", "backup", str(folder), *BACKUP_ARGS, *args])
+def written(result) -> Path:
+    """Return the archive a successful `flask shop backup` says it wrote."""
     assert result.exit_code == 0, result.output
     path = Path(result.output.split("Backup written: ")[1].split(" (")[0])
-    assert path.parent == folder and path.is_file()
+    assert path.is_file()
     return path
+
+
+def run_backup(runner, folder: Path, *args: str) -> Path:
+    """Run `flask shop backup` into folder (media only on Postgres); return the archive it wrote."""
+    return written(runner.invoke(args=["shop", "backup", str(folder), *BACKUP_ARGS, *args]))
 
 
 def restore(runner, archive: Path, *args: str, answer: str | None = None):
@@ -62,7 +66,7 @@ def folder_files(folder) -> dict[str, str]:
 
 def read_members(archive: Path) -> dict[str, bytes]:
     with tarfile.open(archive) as opened:
-        return {member.name: opened.extractfile(member).read() for member in opened}  # type: ignore[union-attr]
+        return {member.name: opened.extractfile(member).read() for member in opened}
 
 
 def write_archive(path: Path, members: dict[str, bytes], specials: tuple[tarfile.TarInfo, ...] = ()) -> Path:
@@ -262,8 +266,9 @@ def test_a_postgres_shop_is_told_the_pg_dump_commands(app, runner, tmp_path):
 def test_a_media_only_archive_restores_the_media_and_leaves_the_database(app, runner, pictures, tmp_path):
     make_product("Kept Kettle")
     db.session.commit()
-    path = run_backup(runner, tmp_path / "backups", "--media-only")
-    assert "Database:" not in runner.invoke(args=["shop", "backup", str(tmp_path / "b2"), "--media-only"]).output
+    result = runner.invoke(args=["shop", "backup", str(tmp_path / "backups"), "--media-only"])
+    path = written(result)
+    assert "Database:" not in result.output and "Media: 12 files." in result.output
     assert set(read_members(path)) == {"manifest.json"} | {f"media/{name}" for name in pictures}
     later = save_picture(upload(jpeg_bytes(colour=(0, 200, 0))))
     make_product("Later Ladle")
@@ -439,9 +444,65 @@ def test_keep_two_deletes_only_the_older_archives(app, runner, archive):
 
     result = runner.invoke(args=["shop", "backup", str(folder), *BACKUP_ARGS, "--keep", "2"])
 
-    assert result.exit_code == 0, result.output
-    fourth = Path(result.output.split("Backup written: ")[1].split(" (")[0])
+    fourth = written(result)
     assert f"Deleted an older backup: {archive.name}" in result.output
     assert sorted(path.name for path in folder.iterdir()) == sorted(
         [third.name, fourth.name, "notes.txt", "shop-backup-latest.tar.gz"])
     assert not second.exists()
+
+
+@sqlite_only
+@pytest.mark.parametrize("failures", [1, 2], ids=["put back", "cannot be put back"])
+def test_a_swap_failing_half_way_puts_the_old_shop_back_or_keeps_it(app, runner, archive, monkeypatch, failures):
+    make_product("Unsaved Umbrella")
+    db.session.commit()
+    before = shop_state(app)
+    rename, failed = os.rename, []
+
+    def full_disk_at_the_media_folder(source, destination):
+        if destination == app.config["MEDIA_PATH"] and len(failed) < failures:
+            failed.append(source)
+            raise OSError(28, "No space left on device")
+        rename(source, destination)
+
+    monkeypatch.setattr(os, "rename", full_disk_at_the_media_folder)
+
+    result = restore(runner, archive, "--yes")
+
+    assert result.exit_code == 1 and len(failed) == failures, result.output
+    if failures == 1:
+        assert "The restore stopped and put everything back as it was: [Errno 28] No space left" in result.output
+        assert shop_state(app) == before and leftovers(app) == []
+    else:
+        # Nothing is deleted: the old media folder waits where the message says.
+        assert "could not put everything back" in result.output and "move them back by hand" in result.output
+        (stage,) = (folder for folder in leftovers(app) if os.path.isdir(os.path.join(
+            os.path.dirname(app.config["MEDIA_PATH"]), folder, "previous", "uploads")))
+        assert stage in result.output
+
+
+def test_images_in_s3_are_left_out_and_said_so(app, runner, pictures, tmp_path, monkeypatch):
+    make_product("Cloud Cushion")
+    db.session.commit()
+    monkeypatch.setitem(app.config, "STORAGE_URL", "s3://shop-images/media")
+    if POSTGRES_URL:
+        result = runner.invoke(args=["shop", "backup", str(tmp_path / "backups"), "--media-only"])
+        assert result.exit_code == 1 and "Nothing to back up: images are kept in S3" in result.output
+        return
+    set_revision(head())
+    result = runner.invoke(args=["shop", "backup", str(tmp_path / "backups")])
+    path = written(result)
+    assert "Media: not included: images are kept in S3-compatible storage (SHOP_STORAGE_URL)" in result.output
+    members = read_members(path)
+    assert set(members) == {"database/shop.db", "manifest.json"}
+    manifest = json.loads(members["manifest.json"])
+    assert manifest["media"]["included"] is False and "S3" in manifest["media"]["note"]
+
+    # Restored into a shop that keeps its images in the media folder, the folder stays as it is.
+    monkeypatch.setitem(app.config, "STORAGE_URL", None)
+    make_product("Unsaved Umbrella")
+    db.session.commit()
+    restored = restore(runner, path, "--yes")
+    assert restored.exit_code == 0, restored.output
+    assert "The media folder is left as it is: the archive holds no media files" in restored.output
+    assert shop_state(app) == (["Cloud Cushion"], pictures) and leftovers(app) == []
