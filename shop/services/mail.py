@@ -6,6 +6,7 @@ delivery) retries them.
 """
 import smtplib
 import threading
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from shop.models.base import now_utc
 from shop.services import store_settings
 
 MAX_ATTEMPTS = 10
+CLAIM = timedelta(minutes=5)  # how long a sender holds an email it is sending
 
 
 def queue_email(recipient: str, subject: str, template: str, **context) -> OutboxEmail:
@@ -75,76 +77,92 @@ def external_url(endpoint: str, **values) -> str:
 def deliver_pending(limit: int = 50) -> tuple[int, int]:
     """Send due emails from the outbox over one SMTP connection; return (sent, failed).
 
-    Each email is claimed and updated in its own short transaction so one bad address does not
-    hold locks or stop the others. An email the server refuses is retried later with backoff, at
-    most MAX_ATTEMPTS times. A server that is unreachable, silent or hangs up is no fault of the
-    emails: the run stops at once (one MAIL_TIMEOUT, however many are queued), the error is noted
-    on the emails still waiting and no attempt is counted, so they all go as soon as it answers.
+    Any number of senders may run at once (each worker's background sender, `send-emails` from
+    cron on every machine): each takes the oldest due email no other sender holds and claims it in
+    a short transaction of its own, so they share the work and each email goes once. An email the
+    server refuses is retried later with backoff, at most MAX_ATTEMPTS times. A server that is
+    unreachable, silent or hangs up is no fault of the emails: the run stops at once (one
+    MAIL_TIMEOUT, however many are queued), the error is noted on the emails still waiting and no
+    attempt is counted, so they all go as soon as it answers.
     """
     now = now_utc()
-    waiting = list(
-        db.session.scalars(
-            sa.select(OutboxEmail.id)
-            .where(OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now,
-                   OutboxEmail.attempts < MAX_ATTEMPTS)
-            .order_by(OutboxEmail.id)
-            .limit(limit)
-        )
-    )
+    end_read_transaction()
+    anything_due = db.session.scalar(sa.select(OutboxEmail.id).where(*_due(now)).limit(1)) is not None
     end_read_transaction()
     sent = failed = 0
-    if not waiting:
+    if not anything_due:
         return sent, failed
+    in_flight: int | None = None
     try:
         with mail.connect() as connection:
-            while waiting:
-                delivered = _send_one(connection, waiting[0], now)
-                waiting.pop(0)
-                if delivered:
+            while sent + failed < limit and (claimed := _claim_next(now)) is not None:
+                in_flight = claimed.email_id
+                if _send(connection, claimed):
                     sent += 1
-                elif delivered is False:
+                else:
                     failed += 1
+                in_flight = None
     except OSError as error:  # connecting, TLS, login, or the connection broke: the server's fault
-        _note_outage(waiting, error)
-        failed += len(waiting)
+        failed += _note_outage(now, in_flight, error)
     return sent, failed
 
 
-def _send_one(connection, email_id: int, now: datetime) -> bool | None:
-    """Claim one email and send it; return whether it went, or None when another sender has it.
+def _due(now: datetime) -> list[sa.ColumnElement[bool]]:
+    return [OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now, OutboxEmail.attempts < MAX_ATTEMPTS]
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    email_id: int
+    recipient: str
+    attempts: int
+    message: Message
+
+
+def _claim_next(now: datetime) -> _Claimed | None:
+    """Claim the oldest due email that no other sender holds; None when none is left.
+
+    The claim pushes the next attempt five minutes on, so no other sender takes the email while
+    it goes. Postgres passes over a row another sender is claiming at this instant (SKIP LOCKED)
+    instead of waiting for it and then finding it taken; on SQLite the transaction begins as the
+    only writer, so nothing comes between the read and the claim. The transaction ends before the
+    SMTP server is asked.
+    """
+    with write_transaction():
+        email = db.session.scalar(
+            sa.select(OutboxEmail).where(*_due(now)).order_by(OutboxEmail.id).limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        if email is None:
+            return None
+        email.next_attempt_at = now_utc() + CLAIM
+        email.attempts += 1
+        message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
+                          html=email.body_html, sender=sender())
+        return _Claimed(email.id, email.recipient, email.attempts, message)
+
+
+def _send(connection, claimed: _Claimed) -> bool:
+    """Send a claimed email and record the outcome; return whether it went.
 
     A refusal is recorded with backoff; a broken connection is raised to end the run.
     """
-    # Claim by pushing the next attempt forward; a concurrent sender skips the row.
-    # The email is read in the claim's transaction, which ends before the SMTP server is asked.
-    with write_transaction():
-        claimed = rows_changed(
-            sa.update(OutboxEmail)
-            .where(OutboxEmail.id == email_id, OutboxEmail.sent_at.is_(None), OutboxEmail.next_attempt_at <= now)
-            .values(next_attempt_at=now_utc() + timedelta(minutes=5), attempts=OutboxEmail.attempts + 1)
-        )
-        email = db.session.get(OutboxEmail, email_id) if claimed else None
-        if email is None:
-            return None
-        message = Message(subject=email.subject, recipients=[email.recipient], body=email.body_text,
-                          html=email.body_html, sender=sender())
-        recipient, attempts = email.recipient, email.attempts
     try:
-        connection.send(message)
+        connection.send(claimed.message)
     except Exception as error:
         if _connection_lost(error):
             raise  # the claim holds it for five minutes: it may have gone before the line dropped
         outcome = {
             "last_error": _describe(error),
-            "next_attempt_at": now_utc() + timedelta(minutes=min(2 ** attempts, 240)),
+            "next_attempt_at": now_utc() + timedelta(minutes=min(2 ** claimed.attempts, 240)),
         }
-        current_app.logger.warning("Email %s to %s not sent: %s", email_id, recipient, error)
+        current_app.logger.warning("Email %s to %s not sent: %s", claimed.email_id, claimed.recipient, error)
         delivered = False
     else:
         outcome = {"sent_at": now_utc(), "last_error": ""}
         delivered = True
     with write_transaction():
-        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == email_id).values(**outcome))
+        db.session.execute(sa.update(OutboxEmail).where(OutboxEmail.id == claimed.email_id).values(**outcome))
     return delivered
 
 
@@ -154,15 +172,17 @@ def _connection_lost(error: Exception) -> bool:
     return isinstance(error, OSError) and not isinstance(error, refusals)
 
 
-def _note_outage(email_ids: list[int], error: OSError) -> None:
-    """Record why these emails wait, without counting an attempt or deferring them."""
-    current_app.logger.warning("SMTP server unavailable, %d email(s) stay queued: %s", len(email_ids), error)
+def _note_outage(now: datetime, in_flight: int | None, error: OSError) -> int:
+    """Record why the due emails (and the one that was going) wait, without counting an attempt or
+    deferring them; return how many wait."""
     with write_transaction():
-        db.session.execute(
+        waiting = rows_changed(
             sa.update(OutboxEmail)
-            .where(OutboxEmail.id.in_(email_ids), OutboxEmail.sent_at.is_(None))
+            .where(OutboxEmail.sent_at.is_(None), sa.or_(OutboxEmail.id == in_flight, sa.and_(*_due(now))))
             .values(last_error=_describe(error))
         )
+    current_app.logger.warning("SMTP server unavailable, %d email(s) stay queued: %s", waiting, error)
+    return waiting
 
 
 def _describe(error: Exception) -> str:

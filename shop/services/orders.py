@@ -43,6 +43,7 @@ NUMBER_LENGTH = 6
 NUMBER_ATTEMPTS = 10
 TOKEN_SALT = "order-access"
 INVOICE_COUNTER = "invoice"
+EXPIRY_REASON = "the reservation or payment session ran out"
 
 
 class OutOfStock(ShopError):
@@ -349,8 +350,8 @@ def record_payment_failure(order_id: int, reason: str, actor: Actor = SYSTEM) ->
 
 def expire_order(order_id: int, actor: Actor = SYSTEM) -> bool:
     """Expire an unpaid order whose reservation or payment session ran out, giving its stock back."""
-    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, StockReason.EXPIRED,
-                         "the reservation or payment session ran out", allow_processing=False, actor=actor)
+    return _close_unpaid(order_id, OrderStatus.EXPIRED, PaymentStatus.UNPAID, StockReason.EXPIRED, EXPIRY_REASON,
+                         allow_processing=False, actor=actor)
 
 
 def cancel_order(order_id: int, reason: str, actor: Actor = SYSTEM, notify: bool = False) -> bool:
@@ -369,30 +370,62 @@ def _close_unpaid(order_id: int, status: OrderStatus, payment_status: PaymentSta
         order = lock_order(order_id)
         if order is None or order.status != OrderStatus.PENDING or order.payment_status not in open_payments:
             return False
-        _release_reservation(order, movement)
-        transition(order, actor, status=status, payment_status=payment_status, note=reason)
-        if notify:
-            queue_email(order.email, f"Your order {order.number} is cancelled", "order_cancelled",
-                        order=order, refund_cents=0, order_url=order_link(order.number))
-        current_app.logger.info("Order %s %s: %s", order.number, status, reason)
+        _close_locked(order, status, payment_status, movement, reason, actor, notify)
     return True
+
+
+def _close_locked(order: Order, status: OrderStatus, payment_status: PaymentStatus, movement: StockReason,
+                  reason: str, actor: Actor, notify: bool = False) -> None:
+    """Close a locked, pending order: its stock back, its new state recorded, the shopper told if asked."""
+    _release_reservation(order, movement)
+    transition(order, actor, status=status, payment_status=payment_status, note=reason)
+    if notify:
+        queue_email(order.email, f"Your order {order.number} is cancelled", "order_cancelled",
+                    order=order, refund_cents=0, order_url=order_link(order.number))
+    current_app.logger.info("Order %s %s: %s", order.number, status, reason)
 
 
 def release_expired_reservations(now: datetime | None = None) -> int:
     """Expire every unpaid order whose reservation has run out; return how many were released.
 
-    Orders whose asynchronous payment is still processing keep their stock until it settles.
+    Orders whose asynchronous payment is still processing keep their stock until it settles. Every
+    checkout runs this first and cron may run it on every machine, so sweeps overlap: each takes the
+    oldest overdue order no other sweep holds, in a transaction of its own (see _expire_next_overdue).
     """
     now = now or now_utc()
     end_read_transaction()
-    overdue = list(db.session.scalars(
-        sa.select(Order.id).where(
-            Order.status == OrderStatus.PENDING, Order.payment_status == PaymentStatus.UNPAID,
-            Order.reserved_until < now,
-        ).order_by(Order.id)
-    ))
+    # Read first, outside any write transaction: most checkouts find nothing and take no write lock.
+    anything_overdue = db.session.scalar(sa.select(Order.id).where(*_overdue(now)).limit(1)) is not None
     end_read_transaction()
-    return sum(1 for order_id in overdue if expire_order(order_id))
+    released = 0
+    while anything_overdue and _expire_next_overdue(now):
+        released += 1
+    return released
+
+
+def _overdue(now: datetime) -> list[sa.ColumnElement[bool]]:
+    return [Order.status == OrderStatus.PENDING, Order.payment_status == PaymentStatus.UNPAID,
+            Order.reserved_until < now]
+
+
+def _expire_next_overdue(now: datetime) -> bool:
+    """Lock the oldest overdue order that no other transaction holds and expire it; False when none is left.
+
+    Postgres passes over an order locked elsewhere (SKIP LOCKED): another sweep expiring it, or a
+    payment arriving for it, which then decides its fate; the lock is held until the order is closed,
+    so it is expired and its stock given back once. On SQLite the transaction begins as the only
+    writer, so nothing comes between finding the order and closing it.
+    """
+    with write_transaction():
+        order = db.session.scalar(
+            sa.select(Order).where(*_overdue(now)).order_by(Order.id).limit(1)
+            .options(selectinload(Order.items)).with_for_update(of=Order, skip_locked=True)
+            .execution_options(populate_existing=True)
+        )
+        if order is None:
+            return False
+        _close_locked(order, OrderStatus.EXPIRED, PaymentStatus.UNPAID, StockReason.EXPIRED, EXPIRY_REASON, SYSTEM)
+    return True
 
 
 def restock_taken(order: Order, reason: StockReason) -> None:

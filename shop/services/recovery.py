@@ -2,10 +2,11 @@
 
 The sweep (`flask shop send-reminders`, also run by `flask shop release-expired`) finds expired,
 unpaid orders placed at least RECOVERY_DELAY_HOURS ago with `recovery_consent`, and claims each
-with a conditional UPDATE of `recovery_sent_at` in the transaction that queues its email: two
-sweeps at once send one. An order is skipped when its address opted out of reminders, or has
-since placed or paid for another order (that shopper came back). The email's signed link puts the
-order's items back in the cart at today's prices and stock; its unsubscribe link needs no login.
+with a conditional UPDATE of `recovery_sent_at` in the transaction that queues its email: sweeps
+run at once, from cron on every machine, share the orders and send each reminder once. An order
+is skipped when its address opted out of reminders, or has since placed or paid for another
+order (that shopper came back). The email's signed link puts the order's items back in the cart
+at today's prices and stock; its unsubscribe link needs no login.
 """
 from collections.abc import Callable, MutableMapping
 from contextlib import nullcontext
@@ -18,7 +19,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased, selectinload
 
-from shop.database import end_read_transaction, rows_changed, write_transaction
+from shop.database import rows_changed, write_transaction
 from shop.extensions import db
 from shop.models import EmailOptOut, Order, OrderEventKind, OrderItem, OrderStatus, PaymentStatus, lengths
 from shop.models.base import now_utc
@@ -34,7 +35,7 @@ OPT_OUT_SALT = "recovery-opt-out"
 RESTORE_LINK_DAYS = 30
 # A reminder days late would surprise more than help, and the bound keeps the sweep's scan small.
 MAX_AGE = timedelta(days=7)
-BATCH = 500
+BATCH = 500  # reminders one run queues; the next run goes on
 INVALID_LINK = "This link is not valid or has expired."
 
 
@@ -56,27 +57,34 @@ def _still_wanted() -> list[sa.ColumnElement[bool]]:
             ~opted_out, ~came_back]
 
 
-def due_reminders(now: datetime | None = None) -> list[int]:
-    """Return the ids of orders whose reminder is due now, oldest first."""
-    now = now or now_utc()
-    return list(db.session.scalars(
-        sa.select(Order.id)
-        .where(*_still_wanted(), Order.created_at <= now - delay(), Order.created_at > now - MAX_AGE)
-        .order_by(Order.id).limit(BATCH)
-    ))
-
-
 def send_reminders(now: datetime | None = None) -> int:
-    """Queue the reminder of every order due one; return how many were queued."""
-    end_read_transaction()
-    due = due_reminders(now)
-    end_read_transaction()
-    return sum(1 for order_id in due if send_reminder(order_id))
+    """Queue the reminder of every order due one (at most BATCH a run); return how many were queued."""
+    now = now or now_utc()
+    sent = 0
+    for _ in range(BATCH):
+        queued = _send_next_reminder(now)
+        if queued is None:
+            break
+        sent += queued
+    return sent
 
 
-def send_reminder(order_id: int) -> bool:
-    """Claim the order's reminder and queue it, in one transaction; False when it is not (or no longer) due."""
+def _send_next_reminder(now: datetime) -> bool | None:
+    """Claim the oldest due reminder no other sweep holds and queue it, in one transaction.
+
+    Return whether it was queued, or None when none is left. Postgres passes over an order another
+    sweep has locked (SKIP LOCKED) instead of waiting for it and then finding it taken; on SQLite
+    the transaction begins as the only writer. Either way the conditional UPDATE is the claim.
+    """
     with write_transaction():
+        order_id = db.session.scalar(
+            sa.select(Order.id)
+            .where(*_still_wanted(), Order.created_at <= now - delay(), Order.created_at > now - MAX_AGE)
+            .order_by(Order.id).limit(1).with_for_update(of=Order, skip_locked=True)
+        )
+        if order_id is None:
+            return None
+        # A shopper may have come back between the two statements (Postgres reads each afresh).
         claimed = rows_changed(
             sa.update(Order).where(Order.id == order_id, *_still_wanted())
             .values(recovery_sent_at=now_utc()).execution_options(synchronize_session=False)

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from flask import has_app_context
 from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import ORMExecuteState, Session
 
-from shop.database import write_transaction
+from shop.database import rows_changed, write_transaction
 from shop.extensions import db
-from shop.models import Product, ProductVariant, StockMovement
+from shop.models import Counter, Product, ProductVariant, StockMovement
+from shop.models.base import now_utc
 from shop.models.catalog import item_name
 from shop.services import store_settings
 from shop.services.mail import external_url, queue_email
@@ -26,6 +28,7 @@ from shop.services.mail import external_url, queue_email
 _MOVED = "stock_alerts_moved"
 BATCH = 500  # variant ids per statement: an import may move thousands
 DIGEST_LIMIT = 200  # lines one digest lists; the inventory link shows the rest
+DIGEST_DAY = "low_stock_digest_day"  # the counter holding the day (date.toordinal) of the last digest
 
 
 @dataclass
@@ -169,7 +172,10 @@ class DigestOutcome:
 
 
 def send_digest() -> DigestOutcome:
-    """Queue one email listing every variant on sale at or below the threshold, when the daily digest is on."""
+    """Queue one email listing every variant on sale at or below the threshold, when the daily digest is on.
+
+    Once a day (UTC) at most, however many machines run it.
+    """
     if not store_settings.get("low_stock_digest"):
         return DigestOutcome(0, 0, 0, "The daily low-stock digest is off in the store settings; nothing sent.")
     recipients = store_settings.email_list("low_stock_notify_emails")
@@ -181,6 +187,8 @@ def send_digest() -> DigestOutcome:
         total = db.session.scalar(sa.select(sa.func.count()).select_from(ProductVariant).where(*low)) or 0
         if not total:
             return DigestOutcome(0, 0, 0, f"No variant on sale has {limit} or fewer in stock; nothing sent.")
+        if not _claim_today():
+            return DigestOutcome(0, 0, total, "Today's low-stock digest was already queued; nothing sent.")
         variants = _low_variants(db.session(), *low, limit=DIGEST_LIMIT)
         for recipient in recipients:
             queue_email(recipient, f"Daily low-stock digest: {total} variant{'s' if total != 1 else ''}",
@@ -188,3 +196,24 @@ def send_digest() -> DigestOutcome:
                         inventory_url=external_url("admin.inventory"))
     return DigestOutcome(len(recipients), len(variants), total,
                          f"Low-stock digest of {total} variant(s) queued for {len(recipients)} address(es).")
+
+
+def _claim_today() -> bool:
+    """Note today (UTC) as the digest's day; False when today's went already, from this machine or another.
+
+    Cron may run the digest on every machine: the counter's row lock makes them queue, and only the
+    first finds an earlier day in it.
+    """
+    today = now_utc().date().toordinal()
+    if rows_changed(sa.update(Counter).where(Counter.name == DIGEST_DAY, Counter.value < today)
+                    .values(value=today).execution_options(synchronize_session=False)):
+        return True
+    savepoint = db.session.begin_nested()
+    try:
+        db.session.add(Counter(name=DIGEST_DAY, value=today))
+        db.session.flush()
+    except IntegrityError:  # the row is there: today's digest, or a first one queued this moment
+        savepoint.rollback()
+        return False
+    savepoint.commit()
+    return True

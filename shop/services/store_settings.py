@@ -1,27 +1,32 @@
 """Store settings the owner edits in the admin, each defaulting to its SHOP_* configuration value.
 
-Every process keeps the owner's values, with the footer's page links that every page shows too,
-for SETTINGS_CACHE_SECONDS: a page reads neither from the database. The process that saves forgets
-them at once; the others read them again when their copy is older than that.
+Every page shows the owner's values and the footer's page links, so a page reads neither from the
+database. With SHOP_CACHE_URL (Redis) every process shares one copy, fetched once per request: a save
+writes the new copy there as it commits, so every process shows the change on its very next request.
+Without it each process keeps its own copy for SETTINGS_CACHE_SECONDS: the process that saves
+forgets it at once, the others read again when their copy is older than that.
 
 They are read on an engine of their own, a fresh connection each time (two statements every few
-seconds per process): a refresh never waits for a pooled connection the requests need, never runs
-inside a request's transaction, and leaves the statements a page runs the same whenever it happens.
+seconds, per process or, with the shared copy, for them all): a refresh never waits for a pooled
+connection the requests need, never runs inside a request's transaction, and leaves the statements
+a page runs the same whenever it happens.
 """
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import Flask, current_app
+from flask import Flask, current_app, g, has_request_context
+from redis.exceptions import RedisError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from shop import text
 from shop.database import write_transaction
-from shop.extensions import db
+from shop.extensions import cache, db
 from shop.models import StoreSetting, User
 from shop.money import MAX_AMOUNT, format_money
 from shop.services import audit
@@ -30,6 +35,8 @@ from shop.services.taxonomy import FieldRefusal
 log = logging.getLogger(__name__)
 
 CACHE = "shop.store_settings"  # the key of this app's cached values in app.extensions
+SHARED_KEY = "store_settings"  # the key of the shared copy in the cache (after Flask-Caching's prefix)
+REQUEST_COPY = "_store_settings"  # the shared copy as this request fetched it, on flask.g
 ENGINE = "shop.store_settings.engine"
 MAX_TEXT = 100
 MAX_ADDRESS = 300
@@ -111,8 +118,27 @@ def footer_links() -> list[FooterLink]:
 
 
 def forget() -> None:
-    """Drop this process's copy, so the next read sees what was just committed."""
-    current_app.extensions.pop(CACHE, None)
+    """Drop the copies of the values once a change has committed, so the next read anywhere sees it.
+
+    With the shared cache the new values are written there at once (set, where a process that
+    missed only adds), so no process can put back a copy it read before the commit.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.extensions.pop(CACHE, None)
+    if has_request_context():
+        g.pop(REQUEST_COPY, None)
+    if not _shared(app):
+        return
+    try:
+        try:
+            fresh = _read_database()
+        except SQLAlchemyError:  # whoever reads next fills the cache from the database
+            cache.delete(SHARED_KEY)
+        else:
+            cache.set(SHARED_KEY, _for_cache(fresh), timeout=_shared_timeout(app))
+    except RedisError as error:
+        log.warning("The shared cache cannot be reached; other processes may show the old store settings "
+                    "for up to %s s: %s", _seconds(app), error)
 
 
 def init_app(app: Flask) -> None:
@@ -121,13 +147,62 @@ def init_app(app: Flask) -> None:
         app.extensions[CACHE] = _read(None, quiet=True)  # a database not migrated yet is no news here
 
 
+def _shared(app: Flask) -> bool:
+    return bool(app.config.get("CACHE_URL"))
+
+
+def _seconds(app: Flask) -> float:
+    return float(app.config["SETTINGS_CACHE_SECONDS"])
+
+
+def _shared_timeout(app: Flask) -> int:
+    return max(1, math.ceil(_seconds(app)))  # whole seconds for Redis; 0 would mean for ever
+
+
 def _cached() -> _Cached:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not _shared(app):
+        return _process_copy(app)
+    if not has_request_context():
+        return _shared_copy(app)
+    if REQUEST_COPY not in g:
+        setattr(g, REQUEST_COPY, _shared_copy(app))
+    return g.get(REQUEST_COPY)
+
+
+def _process_copy(app: Flask, why: str = "") -> _Cached:
+    """Return this process's copy, read again once it is older than SETTINGS_CACHE_SECONDS."""
     cached: _Cached | None = app.extensions.get(CACHE)
-    if cached is None or _clock() - cached.read_at >= float(app.config["SETTINGS_CACHE_SECONDS"]):
+    if cached is None or _clock() - cached.read_at >= _seconds(app):
+        if why:
+            log.warning("Store settings are read in this process: %s", why)
         cached = _read(cached)
         app.extensions[CACHE] = cached
     return cached
+
+
+def _shared_copy(app: Flask) -> _Cached:
+    """Return the copy in the shared cache, read from the database by whoever finds none there.
+
+    The cache keeps it for SETTINGS_CACHE_SECONDS, for changes made behind the services' back (a
+    restore, say). When the cache or the database cannot answer, this process's copy serves.
+    """
+    try:
+        stored = cache.get(SHARED_KEY)
+        if stored is None:
+            fresh = _read_database()
+            cache.add(SHARED_KEY, _for_cache(fresh), timeout=_shared_timeout(app))
+            return fresh
+    except RedisError as error:
+        return _process_copy(app, why=f"the shared cache cannot be reached ({error})")
+    except SQLAlchemyError:
+        return _process_copy(app)
+    return _Cached(dict(stored["values"]), [FooterLink(slug, title) for slug, title in stored["footer"]])
+
+
+def _for_cache(copy: _Cached) -> dict[str, Any]:
+    """Return the copy as plain values, which any version of the shop reads back."""
+    return {"values": copy.values, "footer": [(link.slug, link.title) for link in copy.footer]}
 
 
 def _engine() -> sa.Engine:
@@ -142,26 +217,33 @@ def _engine() -> sa.Engine:
     return engine
 
 
-def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
-    """Read the owner's values and the footer's links on a connection of their own.
+def _read_database() -> _Cached:
+    """Read the owner's values and the footer's links on a connection of their own."""
+    from shop.services.content_pages import read_footer_links  # (it imports this module)
 
-    When the database cannot answer (not yet migrated, or down while an error page renders) the
-    last values, or the defaults, serve until the next try, and the footer links to the starting pages.
+    with _engine().connect() as connection:
+        read = connection.execute(sa.select(StoreSetting.name, StoreSetting.value))
+        values: dict[str, Any] = {name: value for name, value in read if name in BY_NAME}
+        footer = read_footer_links(connection)
+    return _Cached(values, footer, _clock())
+
+
+def _read(previous: _Cached | None, quiet: bool = False) -> _Cached:
+    """Read the values and the footer's links, or fall back when the database cannot answer.
+
+    When it cannot (not yet migrated, or down while an error page renders) the last values, or the
+    defaults, serve until the next try, and the footer links to the starting pages.
     """
-    from shop.services.content_pages import read_footer_links, starting_footer_links  # (they import this module)
+    from shop.services.content_pages import starting_footer_links  # (it imports this module)
 
     try:
-        with _engine().connect() as connection:
-            read = connection.execute(sa.select(StoreSetting.name, StoreSetting.value))
-            values: dict[str, Any] = {name: value for name, value in read}
-            footer = read_footer_links(connection)
+        return _read_database()
     except SQLAlchemyError as error:
         log.log(logging.INFO if quiet else logging.WARNING,
                 "Store settings could not be read; using the last known values: %s", error)
         if previous:
             return _Cached(previous.values, previous.footer, _clock())
         return _Cached({}, starting_footer_links(), _clock())
-    return _Cached({name: value for name, value in values.items() if name in BY_NAME}, footer, _clock())
 
 
 def stored_values() -> dict[str, Any]:

@@ -1,12 +1,16 @@
-"""Store settings: SHOP_* defaults, the owner's values checked and audited, and every process seeing a change."""
+"""Store settings: SHOP_* defaults, the owner's values checked and audited, and every process seeing a change
+(at once when they share a cache in Redis)."""
 import pytest
+import redis
 import sqlalchemy as sa
 
 from shop import create_app
 from shop.extensions import db
-from shop.models import AuditRecord, StoreSetting
+from shop.models import AuditRecord, StoreSetting, User
 from shop.services import store_settings
+from shop.services.content_pages import PageFields, create_page
 from shop.services.store_settings import InvalidSetting
+from tests.conftest import free_port
 
 
 def audit_rows() -> list[AuditRecord]:
@@ -146,3 +150,100 @@ def test_an_unchanged_default_outside_the_accepted_range_does_not_block_saving_t
         "shop_name": ["Shop", "Harbour Goods"]}
     with pytest.raises(InvalidSetting, match="between 10 and 1,440"):
         store_settings.save(boss, {"reservation_minutes": 6})
+
+
+REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+@pytest.fixture
+def shared_cache(app):
+    """Return a function making apps on the test database that share store settings through the local Redis.
+
+    Each is another process of the same shop with SHOP_CACHE_URL set; the shared copy starts empty.
+    """
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.ConnectionError as error:
+        pytest.skip(f"Redis is not reachable at {REDIS_URL} ({error}); start redis-server to run this test")
+    apps = []
+
+    def process(cache_url: str = REDIS_URL):
+        other = create_app({"TESTING": True, "SECRET_KEY": app.config["SECRET_KEY"],
+                            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+                            "SETTINGS_CACHE_SECONDS": 300, "CACHE_URL": cache_url})
+        apps.append(other)
+        return other
+
+    client.delete(SHARED_KEY)
+    yield process
+    client.delete(SHARED_KEY)
+    client.close()
+    for other in apps:
+        with other.app_context():
+            db.engine.dispose()
+
+
+SHARED_KEY = "shop:" + store_settings.SHARED_KEY
+
+
+def save_in(process_app, owner_id: int, changes: dict) -> None:
+    with process_app.app_context():
+        store_settings.save(db.session.get(User, owner_id), changes)
+
+
+def test_with_a_shared_cache_every_process_sees_a_save_at_once(boss, shared_cache, clock):
+    one, other = shared_cache(), shared_cache()
+    assert read_in(other, "shop_name") == "Shop"
+    assert read_in(one, "shop_name") == "Shop"
+
+    save_in(one, boss.id, {"shop_name": "Harbour Goods"})
+
+    assert read_in(other, "shop_name") == "Harbour Goods", "no waiting out SETTINGS_CACHE_SECONDS (300 here)"
+    with one.app_context():
+        create_page(db.session.get(User, boss.id), PageFields("Opening hours", "", "Nine to five.", True, True, 90))
+    with other.app_context():
+        assert "opening-hours" in [link.slug for link in store_settings.footer_links()]
+
+
+def test_with_a_shared_cache_a_process_reads_the_database_only_when_the_cache_has_no_copy(boss, shared_cache):
+    one, other = shared_cache(), shared_cache()
+    save_in(one, boss.id, {"shop_name": "Harbour Goods"})
+    reads: list[str] = []
+    with other.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", lambda *args: reads.append(args[2]))
+        engine = store_settings._engine()  # the settings' own engine, which a refresh would use
+        sa.event.listen(engine, "before_cursor_execute", lambda *args: reads.append(args[2]))
+        for _ in range(3):
+            with other.test_request_context("/"):
+                assert store_settings.get("shop_name") == "Harbour Goods"
+                store_settings.footer_links()
+    assert reads == [], "the saving process put the new copy in the cache"
+
+
+def test_a_copy_read_before_a_save_never_replaces_the_saved_one(boss, shared_cache, monkeypatch):
+    one, other = shared_cache(), shared_cache()
+    read_database = store_settings._read_database
+    raced = []
+
+    def read_then_the_owner_saves():
+        values = read_database()
+        if not raced:  # the other process read the old values; the owner's save commits before it caches them
+            raced.append(True)
+            save_in(one, boss.id, {"shop_name": "Harbour Goods"})
+        return values
+
+    monkeypatch.setattr(store_settings, "_read_database", read_then_the_owner_saves)
+
+    assert read_in(other, "shop_name") == "Shop", "that request read the database before the save"
+    assert read_in(other, "shop_name") == "Harbour Goods", "its late copy did not overwrite the saved one"
+
+
+def test_when_the_shared_cache_is_down_each_process_keeps_its_own_copy(boss, shared_cache, caplog):
+    down = shared_cache(cache_url=f"redis://127.0.0.1:{free_port()}/11")
+
+    assert read_in(down, "shop_name") == "Shop"
+    save_in(down, boss.id, {"shop_name": "Harbour Goods"})
+
+    assert read_in(down, "shop_name") == "Harbour Goods"
+    assert "The shared cache cannot be reached" in caplog.text
