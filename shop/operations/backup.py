@@ -159,7 +159,7 @@ def sqlite_path(url: URL) -> str:
     """Return the SQLite database file the shop uses."""
     if url.database in (None, "", ":memory:") or url.query.get("mode") == "memory":
         raise BackupError("The shop's SQLite database is in memory: there is no file to back up or restore.")
-    return os.path.abspath(url.database)
+    return os.path.realpath(url.database)
 
 
 def _copy_sqlite(source_path: str, copy_path: str) -> DatabaseFacts:
@@ -363,7 +363,8 @@ def staged_restore(archive_path: str) -> Iterator[StagedRestore]:
         raise BackupError(f"{archive_path} is not a file.")
     url = db.engine.url
     database_target = sqlite_path(url) if url.get_backend_name() == "sqlite" else None
-    media_target = os.path.abspath(current_app.config["MEDIA_PATH"])
+    # The real folder, not a symlink to it: the new folder must land where the old one lives.
+    media_target = os.path.realpath(current_app.config["MEDIA_PATH"])
     media_note = media_elsewhere()
     stages: list[str] = []
     staged = None
@@ -371,7 +372,7 @@ def staged_restore(archive_path: str) -> Iterator[StagedRestore]:
         database_stage = _stage_beside(database_target, stages) if database_target else None
         media_stage = None if media_note else _stage_beside(media_target, stages)
         if media_stage:
-            os.mkdir(os.path.join(media_stage, "media"))  # an archive may hold an empty media folder
+            os.mkdir(os.path.join(media_stage, "media"), 0o755)  # an archive may hold an empty media folder
         raw_manifest, found = _unpack(archive_path, database_stage, media_stage)
         manifest = _checked_manifest(raw_manifest, found)
         facts = _checked_database(manifest, url, database_stage) if manifest.has_database else None
@@ -398,8 +399,11 @@ def staged_restore(archive_path: str) -> Iterator[StagedRestore]:
 def _stage_beside(target: str, stages: list[str]) -> str:
     """Make a private folder next to `target`, on its filesystem, so the swap is a rename."""
     parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    stage = tempfile.mkdtemp(dir=parent, prefix=".shop-restore-")
+    try:
+        os.makedirs(parent, exist_ok=True)
+        stage = tempfile.mkdtemp(dir=parent, prefix=".shop-restore-")
+    except OSError as error:
+        raise BackupError(f"The restore needs a folder of its own in {parent}: {error}") from error
     stages.append(stage)
     return stage
 
@@ -490,10 +494,12 @@ def _checked_manifest(raw: bytes | None, found: dict[str, tuple[str, int]]) -> M
             raise BackupError(f"The archive's format is {version[0]!r} version {version[1]!r}; this shop reads "
                               f"{FORMAT!r} version {FORMAT_VERSION}.")
         listed = {name: (entry["sha256"], entry["size"]) for name, entry in document["files"].items()}
+        included = document["database"]["included"], document["media"]["included"]
+        if not all(isinstance(value, bool) for value in included):
+            raise TypeError("'included' is not true or false")
         manifest = Manifest(
             created_at=str(document["created_at"]), backend=str(document["database"]["backend"]),
-            revision=document["database"]["alembic_revision"], has_database=document["database"]["included"],
-            has_media=document["media"]["included"],
+            revision=document["database"]["alembic_revision"], has_database=included[0], has_media=included[1],
         )
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise BackupError(f"The archive's manifest.json is malformed ({error!r}).") from error
@@ -507,8 +513,7 @@ def _checked_manifest(raw: bytes | None, found: dict[str, tuple[str, int]]) -> M
         raise BackupError("The archive's files do not match its manifest, so it is damaged or was altered ("
                           + "; ".join(problems) + ").")
     has_media_files = any(name.startswith(MEDIA_PREFIX) for name in found)
-    if manifest.has_database is not (DATABASE_MEMBER in found) or manifest.has_media is not True and (
-            manifest.has_media is not False or has_media_files):
+    if manifest.has_database != (DATABASE_MEMBER in found) or (has_media_files and not manifest.has_media):
         raise BackupError("The archive's manifest.json does not describe its files: it was altered.")
     return manifest
 
@@ -602,7 +607,7 @@ def readable_size(size: int) -> str:
 
 @click.command("backup")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
-@click.option("--keep", type=click.IntRange(min=1),
+@click.option("--keep", type=click.IntRange(min=1), metavar="N",
               help="Then delete older shop-backup-* archives in DIRECTORY beyond the newest N.")
 @click.option("--media-only", is_flag=True, help="Archive only the media folder (a Postgres shop backs up its "
                                                  "database with pg_dump).")
