@@ -118,15 +118,14 @@ def _mask_pair(match: re.Match[str]) -> str:
     return f"{match['key']}{match['separator']}{match['scheme'] or ''}{quote}{REDACTED}{quote}"
 
 
-def _start_request(sender: Flask, **extra) -> None:
+def _start_request(sender: Flask, **signal_arguments) -> None:
     current_request_id()
     g.request_started = time.perf_counter()
 
 
 def _log_request(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = current_request_id()
-    started = g.get("request_started")
-    duration_ms = round((time.perf_counter() - started) * 1000, 1) if started is not None else 0.0
+    duration_ms = round((time.perf_counter() - g.get("request_started", time.perf_counter())) * 1000, 1)
     path = redact(request.path)  # never the query string: order links carry their token there
     user_id = _logged_in_user_id()
     request_log.info(
@@ -195,8 +194,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         request_id = getattr(record, "request_id", None)
         tag = f" [{request_id}]" if request_id else ""
-        # A newline sent in a URL or a form must not start what looks like another record.
-        message = _CONTROL_CHARACTERS.sub(_escape, record.getMessage())
+        # A newline sent in a URL or a form must not start what looks like another record, nor an
+        # escape sequence reach the terminal; the development server's colours are simply dropped.
+        message = _CONTROL_CHARACTERS.sub(_escape, _TERMINAL_COLOURS.sub("", record.getMessage()))
         line = f"{self.formatTime(record)} {record.levelname} {record.name}{tag} {message}"
         details = _details(self, record)
         return f"{line}\n{details}" if details else line
@@ -226,6 +226,7 @@ class JsonFormatter(logging.Formatter):
 
 
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+_TERMINAL_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _escape(match: re.Match[str]) -> str:
