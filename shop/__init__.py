@@ -103,7 +103,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     mail.init_app(app)
     limiter.init_app(app)
-    cache.init_app(app, config=shop_config.cache_settings(app.config["CACHE_URL"]))
+    cache.init_app(app, config=shop_config.cache_settings(app.config["CACHE_URL"], app.config["CACHE_KEY_PREFIX"]))
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see that page."

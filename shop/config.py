@@ -47,7 +47,8 @@ DEFAULTS: dict[str, Any] = {
     "STAFF_REFUND_LIMIT_CENTS": 10_000,
     # Hours after an unpaid order expires before its shopper, if they asked, gets one reminder email.
     "RECOVERY_DELAY_HOURS": 4,
-    # How long a process keeps store settings read from the database before reading them again.
+    # How long a process keeps store settings read from the database before reading them again; with
+    # CACHE_URL, how long the one shared copy lives (a save in the admin replaces it at once).
     "SETTINGS_CACHE_SECONDS": 5,
     "STRIPE_SECRET_KEY": None,
     "STRIPE_WEBHOOK_SECRET": None,
@@ -61,6 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "S3_ENDPOINT_URL": None,
     # Caches shared by every process when it names a Redis server (redis://host:6379/1); None keeps them per process.
     "CACHE_URL": None,
+    "CACHE_KEY_PREFIX": "shop:",  # give each shop sharing one Redis database its own
     # "text" for people reading a terminal, "json" for a log collector: one line per request either way.
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",
@@ -71,6 +73,8 @@ DEFAULTS: dict[str, Any] = {
     # Where `flask shop backup` writes archives when no path is given; None means <instance>/backups.
     "BACKUP_DIR": None,
     "RATELIMIT_STORAGE_URI": "memory://",
+    # With Redis unreachable, each process counts on its own rather than every limited form failing.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     "RATELIMIT_HEADERS_ENABLED": True,  # 429 responses carry Retry-After
     # A fixed window lets an attacker spend two windows' worth of guesses across a boundary.
     "RATELIMIT_STRATEGY": "moving-window",
@@ -179,14 +183,14 @@ def trusted_hosts(base_url: str | None, development: bool, testing: bool) -> lis
     return hosts
 
 
-def cache_settings(cache_url: str | None) -> dict[str, Any]:
+def cache_settings(cache_url: str | None, key_prefix: str = "shop:") -> dict[str, Any]:
     """Return Flask-Caching's settings: Redis when SHOP_CACHE_URL names it, else a cache in this process."""
     if not cache_url:
         return {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 300}
     if not str(cache_url).startswith(("redis://", "rediss://", "unix://")):
         raise ConfigurationError(f"SHOP_CACHE_URL is {cache_url!r}; set it to a Redis address such as "
                                  "redis://127.0.0.1:6379/1, or leave it unset to cache in each process.")
-    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": str(cache_url), "CACHE_KEY_PREFIX": "shop:",
+    return {"CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": str(cache_url), "CACHE_KEY_PREFIX": key_prefix,
             "CACHE_DEFAULT_TIMEOUT": 300}
 
 

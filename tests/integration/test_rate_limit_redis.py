@@ -43,3 +43,17 @@ def test_two_workers_share_the_limit_on_wrong_passwords(app, gunicorn_shop, redi
     # LOGIN_LIMIT_PER_ACCOUNT is 5 a minute: the sixth guess is refused, whichever worker takes it.
     assert answers == [200] * 5 + [429] * 25
     assert keys_in_redis(), "the workers counted somewhere other than Redis"
+
+
+@pytest.mark.parametrize("app_overrides", [{"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:1/0"}])
+def test_an_unreachable_redis_falls_back_to_counting_in_the_process(client, app_overrides):
+    make_user("ann@example.com")
+    db.session.commit()
+    fields = hidden_fields(client.get("/auth/login").get_data(as_text=True), "/auth/login")
+
+    answers = [
+        client.post("/auth/login", data={**fields, "email": "ann@example.com", "password": "wrong guess!"}).status_code
+        for _ in range(7)
+    ]
+    # Not a 500 on every limited form while Redis is down: the process keeps its own count meanwhile.
+    assert answers == [200] * 5 + [429] * 2
