@@ -3,9 +3,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.dml import UpdateBase
 
 from shop.extensions import db
@@ -84,17 +83,6 @@ def end_read_transaction() -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("a read transaction was expected, but the session has uncommitted changes")
         session.commit()
-
-
-def database_reachable() -> bool:
-    """Return whether the database answers a trivial query (for the load balancer's health check)."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
-        return False
-    db.session.rollback()
-    return True
 
 
 def rows_changed(statement: UpdateBase) -> int:
