@@ -62,9 +62,10 @@ control_socket_disable = not control_socket
 accesslog = "-"
 access_log_format = '%(h)s %({x-request-id}o)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
-# forwarded_allow_ips stays gunicorn's default (127.0.0.1 and ::1). The shop reads the client's
-# address and scheme from a proxy's X-Forwarded-* headers only when SHOP_PROXY_FIX is set (see the
-# README's nginx section); gunicorn's own trust of them does not change what the app sees.
+# forwarded_allow_ips stays gunicorn's default (127.0.0.1 and ::1): only a proxy on this machine may
+# tell gunicorn that a request came over https. The client's address (the shop.request line, rate
+# limits) comes from X-Forwarded-For only with SHOP_PROXY_FIX, behind one proxy: see the README's
+# nginx section. The access line's first field stays the address gunicorn saw, the proxy's.
 
 
 class ShopLogger(glogging.Logger):
