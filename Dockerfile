@@ -7,8 +7,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PATH=/opt/venv/bin:$PATH \
     SHOP_INSTANCE_PATH=/data/instance
 
-# A home of its own: gunicorn keeps its control socket there.
-RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/shop shop \
+RUN useradd --system --uid 10001 --user-group shop \
     && mkdir -p /data/instance \
     && chown shop:shop /data/instance
 
