@@ -18,6 +18,7 @@ from shop.extensions import db
 from shop.models import Address, Order, OrderStatus, OutboxEmail, Role, User, UserSession, lengths
 from shop.models.base import now_utc
 from shop.services import NotFound, ShopError, secret_key
+from shop.services.cart import MAX_ID
 from shop.services.mail import external_url, queue_email
 from shop.services.passwords import (
     check_new_password,
@@ -238,14 +239,23 @@ def queue_password_reset(user: User, link_for_token: Callable[[str], str]) -> No
                 valid_minutes=RESET_TOKEN_MAX_AGE // 60)
 
 
+def _account_id(payload: object) -> int | None:
+    """Return the account id a signed link's payload names, or None for a shape the shop never signs."""
+    user_id = payload.get("id") if isinstance(payload, dict) else None
+    # A link signed with an older or leaked key may carry any number: one the id column cannot hold names no one.
+    if isinstance(user_id, int) and not isinstance(user_id, bool) and 0 < user_id <= MAX_ID:
+        return user_id
+    return None
+
+
 def _user_for_token(token: str, for_update: bool = False) -> User:
     try:
         payload = _reset_serializer().loads(token, max_age=RESET_TOKEN_MAX_AGE)
     except BadSignature as error:  # also covers SignatureExpired
         raise ShopError("That password reset link is invalid or has expired. Please ask for a new one.") from error
-    user_id = payload.get("id") if isinstance(payload, dict) else None
+    user_id = _account_id(payload)
     user = None
-    if isinstance(user_id, int) and not isinstance(user_id, bool):
+    if user_id is not None:
         query = sa.select(User).where(User.id == user_id)
         user = db.session.scalar(query.with_for_update() if for_update else query)
     if user is None or not hmac.compare_digest(str(payload.get("fp")), password_fingerprint(user)):
@@ -363,8 +373,8 @@ def confirm_email(token: str) -> EmailConfirmation:
     except BadSignature as error:  # also covers SignatureExpired
         raise ShopError("That confirmation link is invalid or has expired. "
                         "Log in and ask for a new one on your account page.") from error
-    user_id = payload.get("id") if isinstance(payload, dict) else None
-    if not isinstance(user_id, int) or isinstance(user_id, bool):
+    user_id = _account_id(payload)
+    if user_id is None:
         raise ShopError("That confirmation link is invalid. Log in and ask for a new one on your account page.")
     with write_transaction():
         user = db.session.scalar(sa.select(User).where(User.id == user_id).with_for_update())
