@@ -8,7 +8,12 @@ from flask import current_app
 from shop.models.search import include_in_schema_comparison
 
 config = context.config
-fileConfig(config.config_file_name)
+if logging.getLogger().handlers:
+    # The shop has set up its own log handler (shop/operations/logs.py): keep it, and the loggers
+    # alive, and only let alembic say which migrations it runs.
+    logging.getLogger("alembic").setLevel(logging.INFO)
+else:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 engine = current_app.extensions["migrate"].db.engine

@@ -42,7 +42,7 @@ def stamp(revision: str) -> None:
 def check(app) -> tuple[int, dict[str, str]]:
     """Run `flask shop check`; return its exit code and each item's line without the name."""
     result = app.test_cli_runner().invoke(args=["shop", "check"])
-    lines = result.output.splitlines()
+    lines = result.stdout.splitlines()  # log lines go to stderr
     items = {line[6:23].strip(): f"{line[:4].strip()} {line[23:]}" for line in lines[:-1]}
     return result.exit_code, items
 
