@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from urllib.parse import quote, urlsplit
 
 import pytest
-import sqlalchemy as sa
 from argon2 import PasswordHasher
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -30,7 +29,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from shop.checkout.views import PLACED_ORDERS_KEY
 from shop.extensions import db
-from shop.models import Coupon, Role, SavedItem, ShippingMethod, User, WishlistItem
+from shop.models import Coupon, SavedItem, ShippingMethod, User, WishlistItem
 from shop.services import accounts, orders, passwords, recovery
 from shop.services.cart import CART_SESSION_KEYS, write_cart
 from tests import factories
@@ -47,18 +46,17 @@ from tests.fuzzing import (
     HUGE_ID,
     MARKUP,
     SIGNED_JUNK,
+    Snapshot,
     cause,
     error_log,
     form_body,
     fuzz_settings,
-    rows_of_user,
     sign,
-    snapshot,
     urlencoded,
 )
 from tests.plugins.stripe import signed_webhook
 
-EXAMPLES = 10
+EXAMPLES = 8
 FORM = "application/x-www-form-urlencoded"
 SHOPPER = "shopper@example.com"
 OTHER = "other@example.com"
@@ -343,12 +341,6 @@ class Visitor:
             return list(session.pop("_flashes", []))
 
 
-def _staff() -> list[tuple]:
-    db.session.commit()
-    return sorted(tuple(row) for row in db.session.execute(
-        sa.select(User.id, User.email, User.role).where(User.role != Role.CUSTOMER)))
-
-
 def _refused(form: Form, response, flashes: list[tuple[str, str]]) -> bool:
     """Return whether the form turned the post away: a 4xx, the form again, or a redirect saying why."""
     if response.status_code >= 400:
@@ -379,8 +371,7 @@ def test_hostile_posts_never_fail_and_refused_ones_change_nothing(request, app, 
 
     def post(url: str, pairs: list[tuple[str, object]], csrf: str | None):
         visitor.ready(last["accepted"])
-        before, session_before, others_before, staff_before = (
-            snapshot(), visitor.session_state(), rows_of_user(world.other_id), _staff())
+        before, session_before = Snapshot(), visitor.session_state()
         token = client.csrf_token()
         if csrf == "another session's":
             token = URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps("0" * 40)
@@ -400,13 +391,13 @@ def test_hostile_posts_never_fail_and_refused_ones_change_nothing(request, app, 
             page = response.get_data(as_text=True)
             assert not [markup for markup in MARKUP if markup in page], f"{what} echoed markup unescaped"
         refused = _refused(form, response, flashes)
+        after = Snapshot()
         if refused:
-            after = snapshot()
-            assert after == before, (f"{what} was refused ({response.status_code} {flashes}) but changed "
-                                     f"{[name for name in before if before[name] != after[name]]}")
+            assert after == before, (f"{what} was refused ({response.status_code} {flashes}) "
+                                     f"but changed {after.changed(before)}")
             assert visitor.session_state() == session_before, f"{what} was refused but changed the session"
-        assert rows_of_user(world.other_id) == others_before, f"{what} changed another shopper's rows"
-        assert _staff() == staff_before, f"{what} changed who is staff"
+        assert after.of_user(world.other_id) == before.of_user(world.other_id), f"{what} changed another's rows"
+        assert after.staff() == before.staff(), f"{what} changed who is staff"
         last["accepted"] = not refused
         outcomes["refused" if refused else "accepted"] += 1
         if refused and csrf is None:
@@ -418,7 +409,8 @@ def test_hostile_posts_never_fail_and_refused_ones_change_nothing(request, app, 
         pairs = [(name, value) for name, values in {**{k: [v] for k, v in body.items()}, **regression.fields}.items()
                  for value in values]
         fuzz = example(url=regression.url(world) if regression.url else urls[0], pairs=pairs, csrf=None)(fuzz)
-    fuzz_settings(EXAMPLES)(fuzz)()
+    # A form with no fields and one address varies only its CSRF token and forged fields: fewer examples do.
+    fuzz_settings(EXAMPLES if body or len(urls) > 1 else EXAMPLES // 2)(fuzz)()
 
     assert outcomes["accepted"], f"{form}: no example was accepted; the fuzzing proves nothing"
     if body or len(urls) > 1:
@@ -465,17 +457,17 @@ class TestStripeEvents:
         @fuzz_settings(EXAMPLES * 3)
         @given(event=_events(world))
         def deliver(event):
-            before = snapshot()
+            before = Snapshot()
             body, headers = signed_webhook(event)
             logged = len(errors)
             response = client.post("/checkout/webhook", data=body, headers=headers, csrf=False)
             what = f"event {json.dumps(event)[:600]}"
             assert response.status_code < 500, f"{what} -> {response.status_code} [{cause(errors, logged)}]"
-            after = snapshot()
+            after = Snapshot()
             if response.status_code >= 400:
                 assert after == before, f"{what} was refused but changed the database"
             again = client.post("/checkout/webhook", data=body, headers=headers, csrf=False)
-            assert again.status_code < 500 and snapshot() == after, f"{what} did something the second time"
+            assert again.status_code < 500 and Snapshot() == after, f"{what} did something the second time"
             outcomes[response.status_code] += 1
 
         deliver()
