@@ -96,6 +96,7 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     database.install_engine_hooks(app)
+    import shop.services.catalogue_version  # noqa: F401  (its session hooks retire cached pages on every change)
     import shop.services.search_index  # noqa: F401  (its session hooks keep search in step with the catalogue)
     import shop.services.stock_alerts  # noqa: F401  (its session hooks email when stock runs low)
     migrate.init_app(app, db, directory=os.path.join(ROOT, "migrations"), render_as_batch=True, compare_type=True)

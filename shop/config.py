@@ -63,6 +63,11 @@ DEFAULTS: dict[str, Any] = {
     # Caches shared by every process when it names a Redis server (redis://host:6379/1); None keeps them per process.
     "CACHE_URL": None,
     "CACHE_KEY_PREFIX": "shop:",  # give each shop sharing one Redis database its own
+    # Storefront pages (home, categories, products, search) kept rendered for every visitor; each
+    # visitor's own parts are filled in per request, and any catalogue change retires every copy at once.
+    "PAGE_CACHE": True,
+    "PAGE_CACHE_MB": 32,  # the rendered pages each worker keeps in its memory, most recently used first
+    "PAGE_CACHE_SECONDS": 3600,  # how long Redis keeps a page (with CACHE_URL); a change retires it sooner
     # "text" for people reading a terminal, "json" for a log collector: one line per request either way.
     "LOG_FORMAT": "text",
     "LOG_LEVEL": "INFO",

@@ -5,6 +5,7 @@ from flask_login import current_user
 from shop.catalog import bp
 from shop.catalog.forms import ReviewForm
 from shop.catalog.limits import review_saved, reviews_per_user
+from shop.core import page_cache
 from shop.core.outcomes import flash_refusals, load_or_404
 from shop.models import Product
 from shop.services import reviews
@@ -19,26 +20,30 @@ def _reviews_page_number() -> int:
 
 
 def product_page_context(product: Product) -> dict:
-    """Return what the product page's rating summary and reviews section need.
+    """Return what the product page's rating summary and reviews list need (the same for every visitor).
 
     rating_count and rating_average (a float, or None without reviews) count visible reviews only.
     """
     summary = reviews.rating_summary(product.id)
-    context: dict[str, object] = {
+    return {
         "rating_count": summary.count,
         "rating_average": summary.average,
         "rating_bars": summary.bars,
         "review_page": reviews.review_page(product.id, _reviews_page_number(), REVIEWS_PER_PAGE, summary.count),
-        "reviewer": None,
-        "review_form": None,
     }
+
+
+@page_cache.hole("review_write")
+def review_write(product_id: int, slug: str) -> str:
+    """Render the visitor's review form when they bought the product, else who may review it."""
+    reviewer, review_form = None, None
     if current_user.is_authenticated:
-        reviewer = reviews.reviewer(current_user.id, product.id)
-        context["reviewer"] = reviewer
+        reviewer = reviews.reviewer(current_user.id, product_id)
         if reviewer.bought:
             # After a refused post the view left the submitted form, with its errors, to be shown again.
-            context["review_form"] = g.get("review_form") or ReviewForm.filled_from(reviewer.review)
-    return context
+            review_form = g.get("review_form") or ReviewForm.filled_from(reviewer.review)
+    return page_cache.render_part("personal/review_write.html", slug=slug, reviewer=reviewer,
+                                  review_form=review_form)
 
 
 def _product_url(slug: str, **args) -> str:

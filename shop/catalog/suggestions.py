@@ -7,6 +7,7 @@ from collections.abc import MutableMapping
 
 from flask import session
 
+from shop.core import page_cache
 from shop.models import Product
 from shop.services import catalog
 from shop.services.cart import parse_id
@@ -20,20 +21,18 @@ RELATED_SHOWN = 8
 
 
 def product_page_context(product: Product) -> dict:
-    """Note the product as viewed and return its related and recently viewed products for the page."""
-    others = [product_id for product_id in read_recently_viewed(session) if product_id != product.id]
+    """Return the product's related products for the page (the same for every visitor)."""
     related = catalog.related_products(product, RELATED_SHOWN)
-    recent = catalog.active_products(others[:RECENTLY_VIEWED_SHOWN])
-    related_ids = {item.id for item in related}
-    # One pair of card queries for both lists; a product in both is built once.
-    both = related + [item for item in recent if item.id not in related_ids]
-    cards = {card.product.id: card for card in catalog.cards(both)}
-    recent_cards = [cards[item.id] for item in recent if item.id in cards]
-    remember_view(session, [product.id] + [card.product.id for card in recent_cards])
-    return {
-        "related_cards": [cards[item.id] for item in related if item.id in cards],
-        "recently_viewed_cards": recent_cards,
-    }
+    return {"related_cards": catalog.cards(related)}
+
+
+@page_cache.hole("recently_viewed")
+def recently_viewed(product_id: int) -> str:
+    """Note the product as viewed and render the visitor's other recently viewed products."""
+    others = [viewed for viewed in read_recently_viewed(session) if viewed != product_id]
+    cards = catalog.cards(catalog.active_products(others[:RECENTLY_VIEWED_SHOWN])) if others else []
+    remember_view(session, [product_id] + [card.product.id for card in cards])
+    return page_cache.render_part("catalog/_recently_viewed.html", recently_viewed_cards=cards)
 
 
 def recently_viewed_cards() -> list[ProductCard]:

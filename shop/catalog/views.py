@@ -5,6 +5,8 @@ from flask import abort, current_app, redirect, render_template, request, url_fo
 from flask_login import current_user
 
 from shop.catalog import bp, reviews, suggestions
+from shop.core import page_cache
+from shop.core.page_cache import cached_page
 from shop.models import ProductImage, ProductOption, ProductVariant
 from shop.services import catalog as queries
 from shop.services import discovery, lists
@@ -12,12 +14,14 @@ from shop.services.rich_text import first_sentence
 
 
 @bp.get("/")
+@cached_page
 def home():
     """Show featured products and the top categories."""
     return render_template("catalog/home.html", featured=queries.featured_products(), tiles=queries.category_tiles())
 
 
 @bp.get("/categories/<slug>")
+@cached_page
 def category(slug: str):
     """List the products of a category and its subcategories, narrowed by the filters in the query string."""
     family = queries.category_family(slug)
@@ -30,6 +34,7 @@ def category(slug: str):
 
 
 @bp.get("/search")
+@cached_page
 def search():
     """Search active products by what was typed, narrowed by the filters in the query string."""
     criteria = discovery.criteria_from_args(request.args)
@@ -41,6 +46,7 @@ def search():
 
 
 @bp.get("/products/<slug>")
+@cached_page
 def product(slug: str):
     """Show a product with its variants; the variant comes from ?variant= and the photo shown large from
     ?image= (an image id), so both work without JS.
@@ -61,15 +67,22 @@ def product(slug: str):
     if selected is None:
         selected = next((v for v in variants if v.stock > 0), variants[0])
     images = sorted(item.images, key=lambda image: image.id != selected.image_id)  # the variant's own first
-    wishlist_entry = lists.wishlist_item_id(current_user.id, item.id) if current_user.is_authenticated else None
     return render_template(
         "catalog/product.html", product=item, selected=selected, variants=variants, images=images,
         shown_image=_requested_image(images), chosen_variant=selected if str(selected.id) == requested else None,
-        trail=queries.category_trail(item.category_id), wishlist_entry=wishlist_entry,
+        trail=queries.category_trail(item.category_id),
         picker=variant_picker(item.options, variants, selected),
         meta_description=item.meta_description or first_sentence(item.description),
         **reviews.product_page_context(item), **suggestions.product_page_context(item),
     )
+
+
+@page_cache.hole("product_wishlist")
+def wishlist_state(product_id: int, slug: str, variant_id: int) -> str:
+    """Render the visitor's wishlist state for the product, the form to add it, or the way to log in."""
+    entry = lists.wishlist_item_id(current_user.id, product_id) if current_user.is_authenticated else None
+    return page_cache.render_part("personal/product_wishlist.html", wishlist_entry=entry, product_id=product_id,
+                                  slug=slug, variant_id=variant_id)
 
 
 def _requested_image(images: list[ProductImage]) -> ProductImage | None:

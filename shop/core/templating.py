@@ -3,6 +3,7 @@ from flask import Flask, current_app, has_request_context, session
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.checkout.countries import country_name, format_address_lines, region_name
+from shop.core import page_cache
 from shop.extensions import db
 from shop.models import MONEY_TAKEN, Order, OrderStatus, PaymentStatus
 from shop.money import format_money
@@ -40,15 +41,25 @@ def register(app: Flask) -> None:
                                  country_name=country_name, region_name=region_name,
                                  format_address_lines=format_address_lines, ship_address_lines=ship_address_lines)
     app.add_template_filter(order_status_label, "order_status")
+    page_cache.register(app)
     app.add_template_filter(render_markdown, "markdown")
 
     @app.template_filter("money")
     def money_filter(cents: int | None, currency: str | None = None) -> str:
         return format_money(cents, currency or current_app.config["CURRENCY"])
 
+    @page_cache.hole("account_links")
+    def account_links() -> str:
+        from shop.services.cart import item_count
+
+        return page_cache.render_part("personal/account_links.html", cart_count=item_count(session))
+
+    @page_cache.hole("flashes")
+    def flashes() -> str:
+        return page_cache.render_part("personal/flashes.html")
+
     @app.context_processor
     def header_context():
-        from shop.services.cart import item_count
         from shop.services.catalog import top_categories
 
         config = current_app.config
@@ -70,5 +81,4 @@ def register(app: Flask) -> None:
         return {
             **shop_details,
             "nav_categories": categories,
-            "cart_count": item_count(session),
         }

@@ -141,6 +141,11 @@ def forget() -> None:
                     "for up to %s s: %s", _seconds(app), error)
 
 
+def drop_process_copy() -> None:
+    """Forget this process's copy, so the next read sees what another process committed."""
+    current_app.extensions.pop(CACHE, None)
+
+
 def init_app(app: Flask) -> None:
     """Read the values once as the app starts, so no shopper's request pays for the first read."""
     with app.app_context():
