@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 EXTENSION = "page_cache"
 RECORDING = "page_cache_holes"  # on g while a cached view renders: the holes noted so far
 SEEN_VERSION = "page_cache_seen_version"
+RELEASE = "page_cache_release"
 HEADER = "X-Page-Cache"
 CSRF_ON_G = "csrf_token"  # where Flask-WTF keeps the token it made for this request
 # Headers of the view's own that belong to the page; anything about the visitor is set per request.
@@ -172,7 +174,26 @@ def _version() -> int:
 
 def _key(version: int) -> str:
     address = f"{request.scheme}://{request.host}{request.full_path}"
-    return f"page:{version}:{hashlib.blake2b(address.encode(), digest_size=16).hexdigest()}"
+    release = current_app.extensions.get(RELEASE, "local")
+    return f"page:{release}:{version}:{hashlib.blake2b(address.encode(), digest_size=16).hexdigest()}"
+
+
+def _release(app: Flask) -> str:
+    """Return a digest of what renders pages besides the database: code, templates, static files, settings.
+
+    Pages kept in Redis outlive the process that rendered them; after an upgrade or a changed
+    setting, the shop must not serve pages its old self rendered. Machines running the same code
+    with the same settings share their pages.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    root = Path(app.root_path).parent
+    for folder in (Path(app.root_path), root / "templates", root / "static", Path(app.instance_path) / "templates"):
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(folder)).encode())
+                digest.update(path.read_bytes())
+    digest.update(repr(sorted((name, repr(value)) for name, value in app.config.items())).encode())
+    return digest.hexdigest()
 
 
 def _record(view: Callable[..., Any], view_args: dict) -> tuple[Response, CachedPage | None]:
@@ -245,6 +266,8 @@ def register(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
     app.extensions[EXTENSION] = PageStore(int(app.config["PAGE_CACHE_MB"]) * 1024 * 1024)
+    if app.config.get("CACHE_URL"):
+        app.extensions[RELEASE] = _release(app)
     app.jinja_env.globals["personal"] = personal
     hole("csrf_token")(generate_csrf)
 

@@ -18,12 +18,13 @@ from shop.models import Counter
 COUNTER_NAME = "catalogue_version"
 CHANGED = "catalogue_changed"  # set in Session.info while the transaction has changed a shown row
 
-# Rows no cached page shows: people, their orders and carts, and the shop's own bookkeeping.
-# Stock sold is shown, but through product_variants, which every sale updates.
+# Rows no cached page shows: people, their carts and lists, and the shop's own bookkeeping. Orders
+# are shown: a review's "Verified purchase" reads whether its author has a paid order of the product.
+# Stock sold is shown too, through product_variants, which every sale updates.
 UNSHOWN_TABLES = frozenset({
     "users", "user_sessions", "addresses", "email_opt_outs",
     "cart_lines", "saved_items", "wishlist_items",
-    "orders", "order_items", "order_events", "shipments", "shipment_items", "refunds", "refund_items",
+    "order_events", "shipments", "shipment_items", "refunds", "refund_items",
     "payment_events", "stock_movements", "outbox_emails", "audit_records", "counters",
 })
 
@@ -70,10 +71,11 @@ def _bump_before_commit(session: Session) -> None:
     session.execute(_bump_statement(session.get_bind().dialect.name))
 
 
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_after_rollback(session: Session, previous_transaction) -> None:
-    # Only the whole transaction's end: changes made before a savepoint rolled back still commit.
-    if previous_transaction.parent is None:
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction) -> None:
+    # Only the whole transaction's end (committed, rolled back or closed): changes made before a
+    # savepoint rolled back still commit.
+    if transaction.parent is None:
         session.info.pop(CHANGED, None)
 
 
