@@ -1,0 +1,525 @@
+"""Storefront throughput under wrk, as a share of a bare Flask ceiling, at several catalogue sizes.
+
+Usage: make bench [DB=postgres] [SIZES=1000,50000] [DURATION=10]
+   or: .venv/bin/python bench/speed.py [--db sqlite|postgres] [--database-url URL] [--sizes 1000,10000,50000]
+                                       [--duration 10] [--port 8700]
+
+For each catalogue size: an emptied database (SQLite: a temporary file; Postgres: --database-url,
+default postgresql://postgres@127.0.0.1:5432/shop_bench, which it empties, then vacuums and analyses
+as autovacuum would) seeded with the demo catalogue and one customer account; the shop served by
+gunicorn with gunicorn.conf.py as deployed but 2 sync workers, in production mode on a loopback
+address, rate limits off and the shop's log at WARNING (gunicorn's access lines go to a log file
+in the run's temporary folder). A bare Flask app (bench/ceiling/) rendering a 3 KB listing from
+memory, served by gunicorn with the same workers, is the ceiling, measured at every size.
+
+wrk (2 threads, 16 connections, --duration seconds, script bench/speed.lua) then measures, after
+one warm-up request each, the ceiling and the home, category, product, search and cart pages as an
+anonymous visitor (no cookie), a shopper with a cart (the session cookie of an add to cart made
+over HTTP) and the logged-in customer (logged in through the login form), and POST /cart/add with
+each shopper's session and CSRF token. SQL statements per request are counted in this process
+with the test client on the same database and settings, with the same cookies: the mean of 50
+requests after a warm one. The peak RSS is each gunicorn worker's VmHWM after the size's runs.
+
+Prints a Markdown table per size, marks each row against issue 14's targets, checks that category
+and search keep their speed as the catalogue grows, and writes everything to
+bench/results/speed-<db>.md. Exits 0 even when a target is missed: it is a report, and speed
+moves with the machine's load. wrk comes from Debian: installed with apt-get when missing and
+running as root, otherwise the script stops with the command to run.
+"""
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from flask import Flask
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import sqlalchemy as sa  # noqa: E402
+from fresh_database import fresh_app  # noqa: E402  (beside this script)
+from lighthouse_audit import demo_pages  # noqa: E402  (beside this script)
+
+from shop import ROOT, create_app  # noqa: E402
+from shop.extensions import db  # noqa: E402
+from shop.services.accounts import register_user  # noqa: E402
+from shop.services.demo import seed_demo  # noqa: E402
+from tests.shopper_http import hidden_fields  # noqa: E402
+
+HERE = Path(__file__).parent
+WRK_SCRIPT = HERE / "speed.lua"
+CEILING = HERE / "ceiling"
+RESULTS = HERE / "results"
+DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/shop_bench"
+DEFAULT_SIZES = "1000,10000,50000"
+WRK_THREADS, WRK_CONNECTIONS = 2, 16
+GUNICORN_WORKERS = ["--workers", "2", "--worker-class", "sync", "--threads", "1"]
+SEARCH_WORD = "linen"  # in the names of about 6 % of the demo products: 58 of 1,000
+CUSTOMER = ("bench.customer@example.com", "Bench Customer", "bench customer password")
+STATEMENT_SAMPLES = 50
+START_TIMEOUT = 60
+PAGES = ("home", "category", "product", "search", "cart")
+# Issue 14's targets.
+TARGET_PAGES = ("home", "category", "product", "search")
+ANONYMOUS_SHARE = 50  # % of the ceiling's req/s
+SHOPPER_SHARE = 25
+P99_MS = 50  # anonymous visitors
+FLAT_SPREAD = 20  # % between the slowest and the fastest size, category and search
+RSS_MB = 150
+
+
+@dataclass
+class Visitor:
+    """Who sends the requests: their Cookie header, and their add-to-cart form (CSRF token included)."""
+
+    name: str
+    cookie: str = ""
+    add_to_cart: dict[str, str] | None = None
+
+
+@dataclass
+class Run:
+    """One wrk measurement and the statements the same request runs."""
+
+    page: str
+    visitor: str
+    path: str
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    kilobytes: float
+    errors: int
+    statements: float | None = None
+    page_cache: str = ""
+    share: float = 100.0
+    verdict: str = ""
+
+
+@dataclass
+class Server:
+    """A gunicorn in its own process group, its stderr in a file."""
+
+    name: str
+    url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def worker_pids(self) -> list[int]:
+        """Return the process ids of this gunicorn's workers (the master's children)."""
+        pids = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                parent = next(line for line in status.read_text().splitlines() if line.startswith("PPid:"))
+            except OSError:  # the process ended while the folder was listed
+                continue
+            if parent.split()[1] == str(self.process.pid):
+                pids.append(int(status.parent.name))
+        return pids
+
+    def reset_peak_rss(self) -> None:
+        """Start each worker's VmHWM afresh: the setup's login (argon2id) takes 64 MB for a moment."""
+        for pid in self.worker_pids():
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+    def worker_peak_rss_mb(self) -> list[float]:
+        """Return VmHWM, the peak resident memory since the reset, of each worker."""
+        peaks = []
+        for pid in self.worker_pids():
+            status = Path(f"/proc/{pid}/status").read_text()
+            peaks.append(int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE).group(1)) / 1024)
+        return sorted(peaks)
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--database-url", default=None,
+                        help=f"Postgres database to empty and use (default {DEFAULT_POSTGRES_URL})")
+    parser.add_argument("--sizes", default=DEFAULT_SIZES, help="catalogue sizes, comma-separated")
+    parser.add_argument("--duration", type=int, default=10, help="seconds of wrk per measurement")
+    parser.add_argument("--port", type=int, default=8700, help="the shop's port; the ceiling's is the next one")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
+    url = args.database_url or (DEFAULT_POSTGRES_URL if args.db == "postgres" else None)
+    wrk_version = ensure_wrk()
+    # Stopped by a signal (Ctrl+C raises KeyboardInterrupt), the servers are stopped and the folders removed.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+    started = time.monotonic()
+    run_dir = Path(tempfile.mkdtemp(prefix="shop-speed-"))
+    context = run_context(args, sizes, wrk_version)
+    if os.getloadavg()[0] >= 1:
+        context.append(f"- The machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs): the figures "
+                       "will be lower and noisier than on an idle one.")
+    print("\n".join(context), flush=True)
+    sections: list[str] = []
+    by_size: dict[int, list[Run]] = {}
+    checks: list[tuple[str, bool]] = []
+    ceiling = serve_ceiling(args.port + 1, run_dir)
+    try:
+        for size in sizes:
+            app = fresh_app(url)
+            try:
+                runs, section, size_checks = measure_size(app, size, args, ceiling, run_dir)
+            finally:
+                shutil.rmtree(app.instance_path, ignore_errors=True)
+            by_size[size] = runs
+            sections.append(section)
+            checks += size_checks
+            print("\n" + section, flush=True)
+    finally:
+        ceiling.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+    flat_lines, flat_checks = flat_cost(by_size)
+    checks += flat_checks
+    missed = [label for label, ok in checks if not ok]
+    summary = [
+        *flat_lines,
+        "",
+        f"Summary: {len(checks) - len(missed)} of {len(checks)} targets met"
+        + (f"; missed: {'; '.join(missed)}." if missed else "."),
+        f"Load average (1, 5, 15 min) at the end: {load_average()}; whole run {minutes(time.monotonic() - started)}.",
+    ]
+    print("\n".join(summary))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    report = RESULTS / f"speed-{args.db}.md"
+    report.write_text("\n".join([*context, *("\n" + section for section in sections), "", *summary]) + "\n",
+                      encoding="utf-8")
+    print(f"Written to {report}")
+    return 0
+
+
+def ensure_wrk() -> str:
+    """Return wrk's version line, installing Debian's wrk first when it is missing and we are root."""
+    if not shutil.which("wrk"):
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            print("Installing wrk with apt-get", flush=True)
+            subprocess.run("apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk",
+                           shell=True, check=True, stdout=subprocess.DEVNULL)
+        else:
+            raise SystemExit("The benchmark needs wrk: run  sudo apt-get install -y wrk  then make bench again")
+    # wrk has no --version: it prints its version above the usage and exits 1.
+    output = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout
+    return output.splitlines()[0].split(" Copyright")[0] if output else "wrk"
+
+
+def run_context(args, sizes: list[int], wrk_version: str) -> list[str]:
+    """Return the lines saying what was measured, where and with what."""
+    described = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"], capture_output=True,
+                               text=True).stdout.strip() or "not a git checkout"
+    return [
+        f"# make bench: {args.db}, {', '.join(f'{size:,}' for size in sizes)} products "
+        f"({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, code {described})",
+        "",
+        f"- {os.cpu_count()} CPUs, load average (1, 5, 15 min) at the start: {load_average()}. "
+        f"{wrk_version}: {WRK_THREADS} threads, {WRK_CONNECTIONS} connections, {args.duration} s a page, "
+        "after one warm-up request.",
+        f"- gunicorn with gunicorn.conf.py as deployed but {' '.join(GUNICORN_WORKERS)}, production mode on "
+        "http://127.0.0.1 (SHOP_TESTING_SERVER), rate limits off (SHOP_RATELIMIT_ENABLED=false), the shop's log "
+        "at WARNING (no shop.request line per request; gunicorn's access lines still written, to a file).",
+        "- Ceiling: bench/ceiling/, bare Flask rendering a 3 KB Jinja listing of 24 products from memory, same "
+        "gunicorn workers, measured first and last at each size; the shares are of the mean of the two.",
+        "- SQL/req: statements per request in-process (test client, same database, settings and cookies; BEGIN "
+        "left out), mean of 50 after a warm one; page cache: the X-Page-Cache header of those responses.",
+    ]
+
+
+def load_average() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+
+
+def measure_size(app: Flask, size: int, args, ceiling: Server, run_dir: Path):
+    """Seed the emptied database with `size` products, serve it, measure every page; return runs, table, checks."""
+    seeding_started = time.perf_counter()
+    with app.app_context():
+        seed_demo(size)
+        register_user(CUSTOMER[0], CUSTOMER[1], CUSTOMER[2])
+        paths = {**demo_pages(), "search": f"/search?q={SEARCH_WORD}", "cart": "/cart"}
+        if db.engine.dialect.name == "postgresql":
+            # What autovacuum does to a live database soon after a bulk load: planner statistics,
+            # and the visibility map that lets index-only scans skip the table.
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.exec_driver_sql("VACUUM ANALYZE")
+        db.session.remove()
+        db.engine.dispose()
+    seeding = time.perf_counter() - seeding_started
+    print(f"\n{size:,} products seeded in {seeding:.1f} s", flush=True)
+
+    base_url = f"http://127.0.0.1:{args.port}"
+    settings = {
+        "ENV": "production", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "MEDIA_PATH": app.config["MEDIA_PATH"], "SECRET_KEY": secrets.token_hex(32), "BASE_URL": base_url,
+        # Production mode over plain http on 127.0.0.1, which only this test-only flag allows.
+        "TESTING_SERVER": True,
+        # wrk logs in and adds to cart far faster than the limits allow a person to.
+        "RATELIMIT_ENABLED": False,
+        "LOG_LEVEL": "WARNING",
+    }
+    shop = serve_shop(app.instance_path, settings, args.port, run_dir)
+    try:
+        listed = {page: listing_count(requests.get(base_url + paths[page], timeout=30).text)
+                  for page in ("category", "search")}
+        visitors = shoppers(base_url, paths["product"])
+        shop.reset_peak_rss()
+        runs = [measure(ceiling, "ceiling", Visitor("first"), "/", args.duration)]
+        for page in PAGES:
+            for visitor in visitors:
+                runs.append(measure(shop, page, visitor, paths[page], args.duration))
+        for visitor in visitors:
+            if visitor.add_to_cart:
+                runs.append(measure(shop, "add to cart", visitor, "/cart/add", args.duration))
+        peaks = shop.worker_peak_rss_mb()
+        # Measured again last, the ceiling's mean stands for the machine's state across the size's runs.
+        runs.append(measure(ceiling, "ceiling", Visitor("last"), "/", args.duration))
+    finally:
+        shop.stop()
+    count_statements(settings, [run for run in runs if run.page != "ceiling"], visitors)
+
+    ceilings = [run for run in runs if run.page == "ceiling"]
+    ceiling_rate = sum(run.requests_per_second for run in ceilings) / len(ceilings)
+    checks = []
+    for run in runs:
+        run.share = 100 * run.requests_per_second / ceiling_rate
+        checks += judge(run, size)
+    rss_ok = bool(peaks) and max(peaks) < RSS_MB
+    checks.append((f"peak RSS {max(peaks, default=0):.0f} MB per worker at {size:,}", rss_ok))
+    section = table(f"{size:,} products ({args.db})", f"Seeded in {seeding:.0f} s. Category {paths['category']}: "
+                    f"{listed['category']}; search {paths['search']}: {listed['search']}; product {paths['product']}.",
+                    runs)
+    rss = (f"Peak RSS per gunicorn worker (VmHWM while serving these runs, the setup's login left out): "
+           f"{', '.join(f'{peak:.0f} MB' for peak in peaks)}: "
+           f"{'ok' if rss_ok else 'MISS'} (target < {RSS_MB} MB). Load average now: {load_average()}.")
+    return runs, f"{section}\n\n{rss}", checks
+
+
+def table(title: str, note: str, runs: list[Run]) -> str:
+    """Return the runs as a Markdown section: a heading, the note, the table."""
+    rows = [
+        f"| {run.page} | {run.visitor} | {run.requests_per_second:,.0f} | {run.p50_ms:.1f} | {run.p99_ms:.1f} "
+        f"| {run.share:.0f} % | {run.kilobytes:.1f} | {'' if run.statements is None else f'{run.statements:.1f}'} "
+        f"| {run.page_cache} | {run.verdict} |"
+        for run in runs
+    ]
+    return "\n".join([
+        f"## {title}", "", note, "",
+        "| page | visitor | req/s | p50 ms | p99 ms | share of ceiling | KB | SQL/req | page cache | target |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|---|",
+        *rows,
+    ])
+
+
+def judge(run: Run, size: int) -> list[tuple[str, bool]]:
+    """Mark the run against its targets (anonymous: share and p99; shoppers: share); return the checks."""
+    problems = []
+    if run.page in TARGET_PAGES:
+        target = ANONYMOUS_SHARE if run.visitor == "anonymous" else SHOPPER_SHARE
+        if run.share < target:
+            problems.append(f"{run.share:.0f} % < {target} %")
+        if run.visitor == "anonymous" and run.p99_ms >= P99_MS:
+            problems.append(f"p99 {run.p99_ms:.0f} ms ≥ {P99_MS} ms")
+    if run.errors:
+        problems.append(f"{run.errors} errors (non-2xx/3xx, timeouts)")
+    if run.page not in TARGET_PAGES:
+        run.verdict = "; ".join(problems)
+        return [(f"{run.page} ({run.visitor}) at {size:,}: {run.verdict}", False)] if problems else []
+    run.verdict = "MISS: " + "; ".join(problems) if problems else "ok"
+    return [(f"{run.page} ({run.visitor}) at {size:,}: {'; '.join(problems)}", not problems)]
+
+
+def flat_cost(by_size: dict[int, list[Run]]) -> tuple[list[str], list[tuple[str, bool]]]:
+    """Compare the anonymous category and search req/s across sizes: within FLAT_SPREAD % of each other."""
+    if len(by_size) < 2:
+        return [], []
+    lines, checks = ["", f"Flat cost (anonymous, within {FLAT_SPREAD} % of each other across sizes):"], []
+    for page in ("category", "search"):
+        rates = {size: next(run.requests_per_second for run in runs if run.page == page and
+                            run.visitor == "anonymous") for size, runs in by_size.items()}
+        spread = 100 * (1 - min(rates.values()) / max(rates.values()))
+        ok = spread <= FLAT_SPREAD
+        label = f"{page}: " + ", ".join(f"{rate:,.0f} req/s at {size:,}" for size, rate in rates.items())
+        lines.append(f"- {label}: the slowest {spread:.0f} % below the fastest: {'ok' if ok else 'MISS'}")
+        checks.append((f"flat cost of {page} ({spread:.0f} % apart)", ok))
+    return lines, checks
+
+
+def serve_shop(instance_path: str, settings: dict, port: int, run_dir: Path) -> Server:
+    """Start the shop with gunicorn.conf.py and 2 sync workers on the seeded instance; wait until it answers."""
+    env = clean_environment()
+    env.update({f"SHOP_{name}": json.dumps(value) if isinstance(value, bool) else str(value)
+                for name, value in settings.items()})
+    env["SHOP_INSTANCE_PATH"] = instance_path
+    command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+               *GUNICORN_WORKERS]
+    return start_server("shop", command, ROOT, env, f"http://127.0.0.1:{port}", "/healthz", run_dir)
+
+
+def serve_ceiling(port: int, run_dir: Path) -> Server:
+    """Start the bare Flask ceiling app with the shop's gunicorn workers; wait until it answers."""
+    command = [sys.executable, "-m", "gunicorn", "--chdir", str(CEILING), "--bind", f"127.0.0.1:{port}",
+               *GUNICORN_WORKERS, "--preload", "--no-control-socket", "app:app"]
+    return start_server("ceiling", command, str(CEILING), clean_environment(), f"http://127.0.0.1:{port}", "/",
+                        run_dir)
+
+
+def clean_environment() -> dict[str, str]:
+    """Return this environment without the shop's and gunicorn's settings, which would change what is measured."""
+    return {name: value for name, value in os.environ.items()
+            if not name.startswith(("SHOP_", "GUNICORN_")) and name != "WEB_CONCURRENCY"}
+
+
+def start_server(name: str, command: list[str], cwd: str, env: dict, url: str, probe: str, run_dir: Path) -> Server:
+    log_path = run_dir / f"{name}-{url.rsplit(':', 1)[1]}.log"
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    server = Server(name, url, process, log_path)
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{name}'s gunicorn exited at start:\n{server.log_tail()}")
+        try:
+            if requests.get(url + probe, timeout=10).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    server.stop()
+    raise SystemExit(f"{name}'s gunicorn did not answer on {url} within {START_TIMEOUT} s:\n{server.log_tail()}")
+
+
+def shoppers(base_url: str, product_path: str) -> list[Visitor]:
+    """Return the three visitors: anonymous, a shopper who added to the cart over HTTP, the logged-in customer."""
+    shopper = requests.Session()
+    form = add_to_cart_form(shopper, base_url, product_path)
+    # Followed to the cart page, which shows the "Added" message and so takes it out of the session.
+    added = shopper.post(base_url + "/cart/add", data=form, timeout=30)
+    if added.status_code != 200 or not added.history:
+        raise SystemExit(f"adding to the cart answered {added.status_code} at {added.url}")
+
+    customer = requests.Session()
+    login = hidden_fields(customer.get(base_url + "/auth/login", timeout=30).text, "/auth/login")
+    logged_in = customer.post(base_url + "/auth/login", timeout=30,
+                              data={**login, "email": CUSTOMER[0], "password": CUSTOMER[2]})
+    if not logged_in.history or "/auth/login" in logged_in.url:
+        raise SystemExit(f"logging in as {CUSTOMER[0]} failed: {logged_in.status_code} at {logged_in.url}")
+    # Logging in starts a new session; the product page's form puts a CSRF secret in it.
+    customer_form = add_to_cart_form(customer, base_url, product_path)
+    return [Visitor("anonymous"), Visitor("with a cart", cookie_header(shopper), form),
+            Visitor("logged in", cookie_header(customer), customer_form)]
+
+
+def add_to_cart_form(browser: requests.Session, base_url: str, product_path: str) -> dict[str, str]:
+    page = browser.get(base_url + product_path, timeout=30)
+    page.raise_for_status()
+    return {**hidden_fields(page.text, "/cart/add"), "quantity": "1"}
+
+
+def cookie_header(browser: requests.Session) -> str:
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
+
+
+def measure(server: Server, page: str, visitor: Visitor, path: str, duration: int) -> Run:
+    """Warm the page with one request, then run wrk on it for `duration` seconds."""
+    posting = page == "add to cart"
+    body = urllib.parse.urlencode(visitor.add_to_cart or {}) if posting else ""
+    headers = {"Cookie": visitor.cookie} if visitor.cookie else {}
+    if posting:
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    warm = requests.request("POST" if posting else "GET", server.url + path, data=body, headers=headers,
+                            allow_redirects=False, timeout=30)
+    if warm.status_code != (302 if posting else 200):
+        raise SystemExit(f"{page} ({visitor.name}) {path} answered {warm.status_code}:\n{server.log_tail()}")
+    env = {**os.environ, "WRK_METHOD": "POST" if posting else "GET", "WRK_BODY": body, "WRK_COOKIE": visitor.cookie}
+    command = ["wrk", "--threads", str(WRK_THREADS), "--connections", str(WRK_CONNECTIONS),
+               "--duration", f"{duration}s", "--timeout", "10s", "--script", str(WRK_SCRIPT), server.url + path]
+    output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    seconds = result["duration_us"] / 1e6
+    run = Run(page=page, visitor=visitor.name, path=path, requests_per_second=result["requests"] / seconds,
+              p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
+              kilobytes=result["bytes"] / max(result["requests"], 1) / 1024, errors=result["errors"])
+    print(f"  {page:12} {visitor.name:12} {run.requests_per_second:8,.0f} req/s  p50 {run.p50_ms:5.1f} ms  "
+          f"p99 {run.p99_ms:5.1f} ms" + (f"  {run.errors} errors" if run.errors else ""), flush=True)
+    return run
+
+
+def count_statements(settings: dict, runs: list[Run], visitors: list[Visitor]) -> None:
+    """Fill in each run's SQL statements per request and X-Page-Cache, from the test client in this process."""
+    app = create_app(dict(settings))
+    client = app.test_client(use_cookies=False)  # each request sends the visitor's cookie as it is, as wrk does
+    cookies = {visitor.name: visitor for visitor in visitors}
+    statements = []
+
+    def count(connection, cursor, statement, *_) -> None:
+        # SQLite's BEGIN goes through a cursor here, Postgres's does not: left out, the counts compare.
+        if not statement.startswith("BEGIN"):
+            statements.append(1)
+
+    # Every engine: the store settings have one of their own.
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", count)
+    try:
+        for run in runs:
+            visitor = cookies[run.visitor]
+            posting = run.page == "add to cart"
+            request = {"method": "POST" if posting else "GET", "base_url": settings["BASE_URL"],
+                       "headers": {"Cookie": visitor.cookie} if visitor.cookie else {},
+                       "data": visitor.add_to_cart if posting else None}
+            client.open(run.path, **request)  # warm
+            statements.clear()
+            cache = Counter()
+            for _ in range(STATEMENT_SAMPLES):
+                response = client.open(run.path, **request)
+                if response.status_code != (302 if posting else 200):
+                    raise SystemExit(f"in-process {run.page} ({run.visitor}) answered {response.status_code}")
+                cache[response.headers.get("X-Page-Cache", "")] += 1
+            run.statements = len(statements) / STATEMENT_SAMPLES
+            run.page_cache = ", ".join(f"{value} {count}" if len(cache) > 1 else value
+                                       for value, count in cache.most_common() if value)
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", count)
+        with app.app_context():
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+def listing_count(page: str) -> str:
+    """Return a listing page's count of products or results, as it shows it."""
+    found = re.search(r'class="listing-count">([^<]*)<', page)
+    return found.group(1).strip() if found else "?"
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # the servers were stopped and the folders removed on the way out
+        print("\nInterrupted.", file=sys.stderr)
+        sys.exit(130)
