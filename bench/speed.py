@@ -70,6 +70,7 @@ SEARCH_WORD = "linen"  # in the names of about 6 % of the demo products: 58 of 1
 CUSTOMER = ("bench.customer@example.com", "Bench Customer", "bench customer password")
 STATEMENT_SAMPLES = 50
 START_TIMEOUT = 60
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PAGES = ("home", "category", "product", "search", "cart")
 # Issue 14's targets.
 TARGET_PAGES = ("home", "category", "product", "search")
@@ -101,6 +102,7 @@ class Run:
     p99_ms: float
     kilobytes: float
     errors: int
+    other_cpus: float
     statements: float | None = None
     page_cache: str = ""
     share: float = 100.0
@@ -203,7 +205,8 @@ def main() -> int:
         "",
         f"Summary: {len(checks) - len(missed)} of {len(checks)} targets met"
         + (f"; missed: {'; '.join(missed)}." if missed else "."),
-        f"Load average (1, 5, 15 min) at the end: {load_average()}; whole run {minutes(time.monotonic() - started)}.",
+        f"Load average (1, 5, 15 min) at the end, this benchmark's own load included: {load_average()}; "
+        f"whole run {minutes(time.monotonic() - started)}.",
     ]
     print("\n".join(summary))
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -246,6 +249,8 @@ def run_context(args, sizes: list[int], wrk_version: str) -> list[str]:
         "gunicorn workers, measured first and last at each size; the shares are of the mean of the two.",
         "- SQL/req: statements per request in-process (test client, same database, settings and cookies; BEGIN "
         "left out), mean of 50 after a warm one; page cache: the X-Page-Cache header of those responses.",
+        f"- Other work, CPUs: the CPU time processes other than this benchmark's (wrk, the two gunicorns, this "
+        f"script) used during the page's run, in CPUs of {os.cpu_count()}; a row measured while it was high is low.",
     ]
 
 
@@ -290,16 +295,17 @@ def measure_size(app: Flask, size: int, args, ceiling: Server, run_dir: Path):
                   for page in ("category", "search")}
         visitors = shoppers(base_url, paths["product"])
         shop.reset_peak_rss()
-        runs = [measure(ceiling, "ceiling", Visitor("first"), "/", args.duration)]
+        running = [shop, ceiling]
+        runs = [measure(ceiling, "ceiling", Visitor("first"), "/", args.duration, running)]
         for page in PAGES:
             for visitor in visitors:
-                runs.append(measure(shop, page, visitor, paths[page], args.duration))
+                runs.append(measure(shop, page, visitor, paths[page], args.duration, running))
         for visitor in visitors:
             if visitor.add_to_cart:
-                runs.append(measure(shop, "add to cart", visitor, "/cart/add", args.duration))
+                runs.append(measure(shop, "add to cart", visitor, "/cart/add", args.duration, running))
         peaks = shop.worker_peak_rss_mb()
         # Measured again last, the ceiling's mean stands for the machine's state across the size's runs.
-        runs.append(measure(ceiling, "ceiling", Visitor("last"), "/", args.duration))
+        runs.append(measure(ceiling, "ceiling", Visitor("last"), "/", args.duration, running))
     finally:
         shop.stop()
     count_statements(settings, [run for run in runs if run.page != "ceiling"], visitors)
@@ -317,7 +323,7 @@ def measure_size(app: Flask, size: int, args, ceiling: Server, run_dir: Path):
                     runs)
     rss = (f"Peak RSS per gunicorn worker (VmHWM while serving these runs, the setup's login left out): "
            f"{', '.join(f'{peak:.0f} MB' for peak in peaks)}: "
-           f"{'ok' if rss_ok else 'MISS'} (target < {RSS_MB} MB). Load average now: {load_average()}.")
+           f"{'ok' if rss_ok else 'MISS'} (target < {RSS_MB} MB).")
     return runs, f"{section}\n\n{rss}", checks
 
 
@@ -326,13 +332,14 @@ def table(title: str, note: str, runs: list[Run]) -> str:
     rows = [
         f"| {run.page} | {run.visitor} | {run.requests_per_second:,.0f} | {run.p50_ms:.1f} | {run.p99_ms:.1f} "
         f"| {run.share:.0f} % | {run.kilobytes:.1f} | {'' if run.statements is None else f'{run.statements:.1f}'} "
-        f"| {run.page_cache} | {run.verdict} |"
+        f"| {run.page_cache} | {run.other_cpus:.1f} | {run.verdict} |"
         for run in runs
     ]
     return "\n".join([
         f"## {title}", "", note, "",
-        "| page | visitor | req/s | p50 ms | p99 ms | share of ceiling | KB | SQL/req | page cache | target |",
-        "|---|---|--:|--:|--:|--:|--:|--:|---|---|",
+        "| page | visitor | req/s | p50 ms | p99 ms | share of ceiling | KB | SQL/req | page cache | other work, CPUs "
+        "| target |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|",
         *rows,
     ])
 
@@ -447,8 +454,8 @@ def cookie_header(browser: requests.Session) -> str:
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
 
 
-def measure(server: Server, page: str, visitor: Visitor, path: str, duration: int) -> Run:
-    """Warm the page with one request, then run wrk on it for `duration` seconds."""
+def measure(server: Server, page: str, visitor: Visitor, path: str, duration: int, running: list[Server]) -> Run:
+    """Warm the page with one request, then run wrk on it for `duration` seconds, noting what else used the CPUs."""
     posting = page == "add to cart"
     body = urllib.parse.urlencode(visitor.add_to_cart or {}) if posting else ""
     headers = {"Cookie": visitor.cookie} if visitor.cookie else {}
@@ -461,15 +468,43 @@ def measure(server: Server, page: str, visitor: Visitor, path: str, duration: in
     env = {**os.environ, "WRK_METHOD": "POST" if posting else "GET", "WRK_BODY": body, "WRK_COOKIE": visitor.cookie}
     command = ["wrk", "--threads", str(WRK_THREADS), "--connections", str(WRK_CONNECTIONS),
                "--duration", f"{duration}s", "--timeout", "10s", "--script", str(WRK_SCRIPT), server.url + path]
+    machine_before, ours_before, started = *cpu_seconds(running), time.monotonic()
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
+    machine_after, ours_after = cpu_seconds(running)
+    others = (machine_after - machine_before - (ours_after - ours_before)) / (time.monotonic() - started)
     result = json.loads(output.strip().splitlines()[-1])
     seconds = result["duration_us"] / 1e6
     run = Run(page=page, visitor=visitor.name, path=path, requests_per_second=result["requests"] / seconds,
               p50_ms=result["p50_us"] / 1000, p99_ms=result["p99_us"] / 1000,
-              kilobytes=result["bytes"] / max(result["requests"], 1) / 1024, errors=result["errors"])
+              kilobytes=result["bytes"] / max(result["requests"], 1) / 1024, errors=result["errors"],
+              other_cpus=max(others, 0.0))
     print(f"  {page:12} {visitor.name:12} {run.requests_per_second:8,.0f} req/s  p50 {run.p50_ms:5.1f} ms  "
-          f"p99 {run.p99_ms:5.1f} ms" + (f"  {run.errors} errors" if run.errors else ""), flush=True)
+          f"p99 {run.p99_ms:5.1f} ms  other work {run.other_cpus:.1f} CPUs"
+          + (f"  {run.errors} errors" if run.errors else ""), flush=True)
     return run
+
+
+def cpu_seconds(running: list[Server]) -> tuple[float, float]:
+    """Return the CPU seconds used so far by the whole machine and by this benchmark's own processes."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    machine = (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+    own = os.times()  # wrk's runs count among this process's children once they have ended
+    ours = own.user + own.system + own.children_user + own.children_system
+    for server in running:
+        ours += process_cpu_seconds(server.process.pid, with_children=True)  # workers that have ended
+        ours += sum(process_cpu_seconds(pid) for pid in server.worker_pids())
+    return machine, ours
+
+
+def process_cpu_seconds(pid: int, with_children: bool = False) -> float:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # it has just ended
+        return 0.0
+    # Fields after the command name, which may hold spaces: utime, stime, cutime, cstime are the 12th to 15th.
+    fields = [int(value) for value in stat.rsplit(")", 1)[1].split()[11:15]]
+    return sum(fields if with_children else fields[:2]) / CLOCK_TICKS
 
 
 def count_statements(settings: dict, runs: list[Run], visitors: list[Visitor]) -> None:
