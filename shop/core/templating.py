@@ -1,5 +1,6 @@
 """Template filters and the values every page needs."""
-from flask import Flask, current_app, has_request_context, session
+from flask import Flask, current_app, has_request_context, request, session
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from shop.checkout.countries import country_name, format_address_lines, region_name
@@ -10,6 +11,8 @@ from shop.money import format_money
 from shop.services import store_settings
 from shop.services.order_documents import letterhead
 from shop.services.rich_text import render_markdown
+
+FLASHES_KEY = "_flashes"
 
 
 def order_status_label(order: Order) -> str:
@@ -48,14 +51,26 @@ def register(app: Flask) -> None:
     def money_filter(cents: int | None, currency: str | None = None) -> str:
         return format_money(cents, currency or current_app.config["CURRENCY"])
 
+    # A logged-out visitor's links differ only by the cart count (and the path the shop is served
+    # under), so each variant is rendered once per process.
+    logged_out_links: dict[tuple[str, int], str] = {}
+
     @page_cache.hole("account_links")
     def account_links() -> str:
         from shop.services.cart import item_count
 
-        return page_cache.render_part("personal/account_links.html", cart_count=item_count(session))
+        count = item_count(session)
+        if current_user.is_authenticated:
+            return page_cache.render_part("personal/account_links.html", cart_count=count)
+        key = (request.script_root, count)
+        if key not in logged_out_links:
+            logged_out_links[key] = page_cache.render_part("personal/account_links.html", cart_count=count)
+        return logged_out_links[key]
 
     @page_cache.hole("flashes")
     def flashes() -> str:
+        if FLASHES_KEY not in session:  # what get_flashed_messages reads; most requests have none
+            return ""
         return page_cache.render_part("personal/flashes.html")
 
     @app.context_processor

@@ -34,8 +34,16 @@ _CURRENT_SQL = f"SELECT value FROM counters WHERE name = '{COUNTER_NAME}'"
 
 
 def current() -> int:
-    """Return the catalogue version as committed (0 before the first change)."""
-    return db.session.connection().exec_driver_sql(_CURRENT_SQL).scalar() or 0
+    """Return the catalogue version as committed (0 before the first change).
+
+    Read on a connection of its own, outside the request's transaction: a page served from the
+    cache then never opens one, and on Postgres the read needs no BEGIN and ROLLBACK round trips.
+    The request's own reads come later, so they see at least everything this version counts.
+    """
+    with db.engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        return connection.exec_driver_sql(_CURRENT_SQL).scalar() or 0
 
 
 def _shown(table_names) -> bool:
