@@ -33,7 +33,7 @@ def product_page_context(product: Product) -> dict:
     }
 
 
-@page_cache.hole("review_write")
+@page_cache.hole("review_write", same_for_logged_out=True)
 def review_write(product_id: int, slug: str) -> str:
     """Render the visitor's review form when they bought the product, else who may review it."""
     reviewer, review_form = None, None

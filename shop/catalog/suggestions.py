@@ -32,7 +32,7 @@ def recently_viewed(product_id: int) -> str:
     others = [viewed for viewed in read_recently_viewed(session) if viewed != product_id]
     cards = catalog.cards(catalog.active_products(others[:RECENTLY_VIEWED_SHOWN])) if others else []
     remember_view(session, [product_id] + [card.product.id for card in cards])
-    return page_cache.render_part("catalog/_recently_viewed.html", recently_viewed_cards=cards)
+    return page_cache.render_part("catalog/_recently_viewed.html", recently_viewed_cards=cards) if cards else ""
 
 
 def recently_viewed_cards() -> list[ProductCard]:

@@ -77,7 +77,7 @@ def product(slug: str):
     )
 
 
-@page_cache.hole("product_wishlist")
+@page_cache.hole("product_wishlist", same_for_logged_out=True)
 def wishlist_state(product_id: int, slug: str, variant_id: int) -> str:
     """Render the visitor's wishlist state for the product, the form to add it, or the way to log in."""
     entry = lists.wishlist_item_id(current_user.id, product_id) if current_user.is_authenticated else None

@@ -47,14 +47,37 @@ KEPT_HEADERS = ("Content-Type", "Link", "X-Robots-Tag", "Content-Language")
 
 # What fills each hole: registered by the blueprint that owns the part.
 _fillers: dict[str, Callable[..., str]] = {}
+# Holes whose part, for a visitor who is not logged in, depends on their arguments alone.
+_same_for_logged_out: set[str] = set()
+LOGGED_OUT_PARTS = "page_cache_logged_out_parts"
+LOGGED_OUT_PARTS_KEPT = 10_000
 
 
-def hole(name: str) -> Callable[[Callable[..., str]], Callable[..., str]]:
-    """Register the function that renders the named personal part for the current visitor."""
+def hole(name: str, same_for_logged_out: bool = False) -> Callable[[Callable[..., str]], Callable[..., str]]:
+    """Register the function that renders the named personal part for the current visitor.
+
+    same_for_logged_out: what it renders for a visitor who is not logged in depends only on its
+    arguments, so each process renders that once.
+    """
     def register(fill: Callable[..., str]) -> Callable[..., str]:
         _fillers[name] = fill
+        if same_for_logged_out:
+            _same_for_logged_out.add(name)
         return fill
     return register
+
+
+def _fill_hole(name: str, args: dict[str, Any]) -> str:
+    if name not in _same_for_logged_out or current_user.is_authenticated:
+        return _fillers[name](**args)
+    kept: dict = current_app.extensions[LOGGED_OUT_PARTS]
+    key = (name, request.script_root, tuple(sorted(args.items())))
+    text = kept.get(key)
+    if text is None:
+        if len(kept) >= LOGGED_OUT_PARTS_KEPT:
+            kept.clear()
+        text = kept[key] = _fillers[name](**args)
+    return text
 
 
 def render_part(template_name: str, **context: Any) -> str:
@@ -68,7 +91,7 @@ def personal(name: str, **args: Any) -> Markup:
     """Render a visitor's own part in place, or, while a cached view records, leave a marker for it."""
     holes: list | None = g.get(RECORDING)
     if holes is None:
-        return Markup(_fillers[name](**args))
+        return Markup(_fill_hole(name, args))
     holes.append((name, args))
     return Markup(_marker(len(holes) - 1))
 
@@ -88,7 +111,7 @@ class CachedPage:
     def render(self) -> str:
         parts = [self.texts[0]]
         for (name, args), text in zip(self.holes, self.texts[1:], strict=True):
-            parts.append(_fillers[name](**args))
+            parts.append(_fill_hole(name, args))
             parts.append(text)
         return "".join(parts)
 
@@ -223,7 +246,7 @@ def _record(view: Callable[..., Any], view_args: dict) -> tuple[Response, Cached
 
 
 def _fill(text: str, holes: list[tuple[str, dict[str, Any]]]) -> str:
-    return _MARKERS.sub(lambda match: _fillers[holes[int(match[1])][0]](**holes[int(match[1])][1]), text)
+    return _MARKERS.sub(lambda match: _fill_hole(*holes[int(match[1])]), text)
 
 
 # A fresh marker per process: page content is escaped, so it can never spell one, and a page kept
@@ -266,6 +289,7 @@ def register(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
     app.extensions[EXTENSION] = PageStore(int(app.config["PAGE_CACHE_MB"]) * 1024 * 1024)
+    app.extensions[LOGGED_OUT_PARTS] = {}
     if app.config.get("CACHE_URL"):
         app.extensions[RELEASE] = _release(app)
     app.jinja_env.globals["personal"] = personal

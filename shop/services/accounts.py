@@ -177,13 +177,17 @@ def open_user_session(user_id: int) -> str:
     return session_id
 
 
+# Run on every request of a logged-in shopper: built once, as building it cost as much as running it.
+_SESSION_USER = (
+    sa.select(User, UserSession.id)
+    .outerjoin(UserSession, sa.and_(UserSession.user_id == User.id, UserSession.id == sa.bindparam("session_id")))
+    .where(User.id == sa.bindparam("user_id"))
+)
+
+
 def find_session_user(user_id: int, session_id: str) -> tuple[User | None, bool]:
     """Return the account and whether this login of it is still open, in one query."""
-    row = db.session.execute(
-        sa.select(User, UserSession.id)
-        .outerjoin(UserSession, sa.and_(UserSession.user_id == User.id, UserSession.id == session_id))
-        .where(User.id == user_id)
-    ).one_or_none()
+    row = db.session.execute(_SESSION_USER, {"user_id": user_id, "session_id": session_id}).one_or_none()
     if row is None:
         return None, False
     user, open_session_id = row

@@ -161,11 +161,14 @@ def wishlist(user_id: int) -> list[WishlistEntry]:
     return [WishlistEntry(item, item.product, images.get(item.product_id)) for item in items]
 
 
+# Run on each product page a logged-in shopper sees: built once.
+_WISHLIST_ITEM = sa.select(WishlistItem.id).where(WishlistItem.user_id == sa.bindparam("user_id"),
+                                                  WishlistItem.product_id == sa.bindparam("product_id"))
+
+
 def wishlist_item_id(user_id: int, product_id: int) -> int | None:
     """Return the id of the shopper's wishlist entry for the product, or None when it is not on the list."""
-    return db.session.scalar(
-        sa.select(WishlistItem.id).where(WishlistItem.user_id == user_id, WishlistItem.product_id == product_id)
-    )
+    return db.session.scalar(_WISHLIST_ITEM, {"user_id": user_id, "product_id": product_id})
 
 
 def add_to_wishlist(user_id: int, product_id: int) -> CartChange:
