@@ -31,6 +31,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from redis.exceptions import RedisError
 
+from shop.database import end_read_transaction
 from shop.extensions import cache
 from shop.services import catalogue_version, store_settings
 
@@ -221,6 +222,12 @@ def _release(app: Flask) -> str:
 
 def _record(view: Callable[..., Any], view_args: dict) -> tuple[Response, CachedPage | None]:
     """Render the view for nobody; return the response with its holes filled and the page to keep."""
+    # What everyone will see is read after the version it is filed under: a read transaction the
+    # request opened before (loading a logged-in shopper, say) would, on SQLite, keep showing the
+    # database as it was then; and the store settings are read as committed, not from a copy
+    # that may predate the change that moved the version on.
+    end_read_transaction()
+    store_settings.read_committed_for_request()
     holes: list[tuple[str, dict[str, Any]]] = []
     setattr(g, RECORDING, holes)
     # Flask-WTF keeps the request's token on g: set aside, a form that renders its token itself

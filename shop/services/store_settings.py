@@ -164,8 +164,22 @@ def _shared_timeout(app: Flask) -> int:
     return max(1, math.ceil(_seconds(app)))  # whole seconds for Redis; 0 would mean for ever
 
 
+def read_committed_for_request() -> None:
+    """Read the values from the database for the rest of this request, whatever copy is kept.
+
+    A page kept for every visitor is rendered this way: a kept copy may predate the change that
+    retired the pages before it.
+    """
+    try:
+        setattr(g, REQUEST_COPY, _read_database())
+    except SQLAlchemyError:
+        g.pop(REQUEST_COPY, None)  # the kept copy serves, as for any read that fails
+
+
 def _cached() -> _Cached:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if has_request_context() and REQUEST_COPY in g:
+        return g.get(REQUEST_COPY)
     if not _shared(app):
         return _process_copy(app)
     if not has_request_context():
