@@ -91,7 +91,7 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt | $(VENV)/bin/python
 # app (bench/ceiling/), gunicorn 2 sync workers, anonymous, with a cart and logged in, at each catalogue size;
 # prints a table per size against issue 14's targets and writes it to bench/results/speed-<db>.md.
 # DB=sqlite (temporary files) or DB=postgres (BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/shop_bench,
-# which it empties); SIZES=1000,10000,50000 and DURATION=10 (seconds a page) by default. About 13 minutes.
+# which it empties); SIZES=1000,10000,50000 and DURATION=10 (seconds a page) by default. About 15 minutes.
 bench: install-dev
 	$(PYTHON) bench/speed.py --db $(or $(DB),sqlite) $(if $(SIZES),--sizes $(SIZES)) \
 		$(if $(DURATION),--duration $(DURATION)) $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))

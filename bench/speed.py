@@ -10,15 +10,18 @@ as autovacuum would) seeded with the demo catalogue and one customer account; th
 gunicorn with gunicorn.conf.py as deployed but 2 sync workers, in production mode on a loopback
 address, rate limits off and the shop's log at WARNING (gunicorn's access lines go to a log file
 in the run's temporary folder). A bare Flask app (bench/ceiling/) rendering a 3 KB listing from
-memory, served by gunicorn with the same workers, is the ceiling, measured at every size.
+memory, served by gunicorn with the same workers, is the ceiling.
 
 wrk (2 threads, 16 connections, --duration seconds, script bench/speed.lua) then measures, after
-one warm-up request each, the ceiling and the home, category, product, search and cart pages as an
-anonymous visitor (no cookie), a shopper with a cart (the session cookie of an add to cart made
-over HTTP) and the logged-in customer (logged in through the login form), and POST /cart/add with
-each shopper's session and CSRF token. SQL statements per request are counted in this process
-with the test client on the same database and settings, with the same cookies: the mean of 50
-requests after a warm one. The peak RSS is each gunicorn worker's VmHWM after the size's runs.
+one warm-up request each, the home, category, product, search and cart pages as an anonymous
+visitor (no cookie), a shopper with a cart (the session cookie of an add to cart made over HTTP)
+and the logged-in customer (logged in through the login form), and POST /cart/add with each
+shopper's session and CSRF token. The ceiling is measured before and after each page's runs, and
+each run is compared with the mean of the two around it: the machine is shared, and its load
+moves. Each run also notes how many CPUs other processes used meanwhile. SQL statements per
+request are counted in this process with the test client on the same database and settings, with
+the same cookies: the mean of 50 requests after a warm one. The peak RSS is each gunicorn
+worker's VmHWM over the size's runs.
 
 Prints a Markdown table per size, marks each row against issue 14's targets, checks that category
 and search keep their speed as the catalogue grows, and writes everything to
@@ -33,6 +36,7 @@ import re
 import secrets
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -103,10 +107,15 @@ class Run:
     kilobytes: float
     errors: int
     other_cpus: float
+    ceiling_rate: float = 0.0  # the ceiling's req/s measured around this run
     statements: float | None = None
     page_cache: str = ""
-    share: float = 100.0
     verdict: str = ""
+
+    @property
+    def share(self) -> float:
+        """Return the req/s as a percentage of the ceiling's."""
+        return 100 * self.requests_per_second / self.ceiling_rate
 
 
 @dataclass
@@ -246,7 +255,8 @@ def run_context(args, sizes: list[int], wrk_version: str) -> list[str]:
         "http://127.0.0.1 (SHOP_TESTING_SERVER), rate limits off (SHOP_RATELIMIT_ENABLED=false), the shop's log "
         "at WARNING (no shop.request line per request; gunicorn's access lines still written, to a file).",
         "- Ceiling: bench/ceiling/, bare Flask rendering a 3 KB Jinja listing of 24 products from memory, same "
-        "gunicorn workers, measured first and last at each size; the shares are of the mean of the two.",
+        "gunicorn workers, measured before and after each page's runs: a row's share of the ceiling is of the "
+        "mean of the two around it.",
         "- SQL/req: statements per request in-process (test client, same database, settings and cookies; BEGIN "
         "left out), mean of 50 after a warm one; page cache: the X-Page-Cache header of those responses.",
         f"- Other work, CPUs: the CPU time processes other than this benchmark's (wrk, the two gunicorns, this "
@@ -296,50 +306,60 @@ def measure_size(app: Flask, size: int, args, ceiling: Server, run_dir: Path):
         visitors = shoppers(base_url, paths["product"])
         shop.reset_peak_rss()
         running = [shop, ceiling]
-        runs = [measure(ceiling, "ceiling", Visitor("first"), "/", args.duration, running)]
-        for page in PAGES:
-            for visitor in visitors:
-                runs.append(measure(shop, page, visitor, paths[page], args.duration, running))
-        for visitor in visitors:
-            if visitor.add_to_cart:
-                runs.append(measure(shop, "add to cart", visitor, "/cart/add", args.duration, running))
+        groups = [[(page, visitor, paths[page]) for visitor in visitors] for page in PAGES]
+        groups.append([("add to cart", visitor, "/cart/add") for visitor in visitors if visitor.add_to_cart])
+        ceilings = [measure(ceiling, "ceiling", Visitor("anonymous"), "/", args.duration, running)]
+        runs = []
+        for group in groups:
+            page_runs = [measure(shop, page, visitor, path, args.duration, running) for page, visitor, path in group]
+            # Measured before and after each page, the ceiling is compared with runs made under the same load.
+            ceilings.append(measure(ceiling, "ceiling", Visitor("anonymous"), "/", args.duration, running))
+            for run in page_runs:
+                run.ceiling_rate = (ceilings[-2].requests_per_second + ceilings[-1].requests_per_second) / 2
+            runs += page_runs
         peaks = shop.worker_peak_rss_mb()
-        # Measured again last, the ceiling's mean stands for the machine's state across the size's runs.
-        runs.append(measure(ceiling, "ceiling", Visitor("last"), "/", args.duration, running))
     finally:
         shop.stop()
-    count_statements(settings, [run for run in runs if run.page != "ceiling"], visitors)
+    count_statements(settings, runs, visitors)
 
-    ceilings = [run for run in runs if run.page == "ceiling"]
-    ceiling_rate = sum(run.requests_per_second for run in ceilings) / len(ceilings)
     checks = []
     for run in runs:
-        run.share = 100 * run.requests_per_second / ceiling_rate
         checks += judge(run, size)
     rss_ok = bool(peaks) and max(peaks) < RSS_MB
     checks.append((f"peak RSS {max(peaks, default=0):.0f} MB per worker at {size:,}", rss_ok))
     section = table(f"{size:,} products ({args.db})", f"Seeded in {seeding:.0f} s. Category {paths['category']}: "
                     f"{listed['category']}; search {paths['search']}: {listed['search']}; product {paths['product']}.",
-                    runs)
+                    [ceiling_summary(ceilings), *runs])
     rss = (f"Peak RSS per gunicorn worker (VmHWM while serving these runs, the setup's login left out): "
            f"{', '.join(f'{peak:.0f} MB' for peak in peaks)}: "
            f"{'ok' if rss_ok else 'MISS'} (target < {RSS_MB} MB).")
     return runs, f"{section}\n\n{rss}", checks
 
 
+def ceiling_summary(ceilings: list[Run]) -> Run:
+    """Return the ceiling's runs of one size as one row: the means, and the range of req/s as its visitor."""
+    rates = [run.requests_per_second for run in ceilings]
+    return Run(page="ceiling", visitor=f"{len(ceilings)} runs, {min(rates):,.0f}–{max(rates):,.0f} req/s", path="/",
+               requests_per_second=statistics.mean(rates), p50_ms=statistics.mean(run.p50_ms for run in ceilings),
+               p99_ms=statistics.mean(run.p99_ms for run in ceilings), kilobytes=ceilings[0].kilobytes,
+               errors=sum(run.errors for run in ceilings),
+               other_cpus=statistics.mean(run.other_cpus for run in ceilings), ceiling_rate=statistics.mean(rates))
+
+
 def table(title: str, note: str, runs: list[Run]) -> str:
     """Return the runs as a Markdown section: a heading, the note, the table."""
     rows = [
         f"| {run.page} | {run.visitor} | {run.requests_per_second:,.0f} | {run.p50_ms:.1f} | {run.p99_ms:.1f} "
-        f"| {run.share:.0f} % | {run.kilobytes:.1f} | {'' if run.statements is None else f'{run.statements:.1f}'} "
-        f"| {run.page_cache} | {run.other_cpus:.1f} | {run.verdict} |"
+        f"| {run.ceiling_rate:,.0f} | {run.share:.0f} % | {run.kilobytes:.1f} "
+        f"| {'' if run.statements is None else f'{run.statements:.1f}'} | {run.page_cache} | {run.other_cpus:.1f} "
+        f"| {run.verdict} |"
         for run in runs
     ]
     return "\n".join([
         f"## {title}", "", note, "",
-        "| page | visitor | req/s | p50 ms | p99 ms | share of ceiling | KB | SQL/req | page cache | other work, CPUs "
-        "| target |",
-        "|---|---|--:|--:|--:|--:|--:|--:|---|--:|---|",
+        "| page | visitor | req/s | p50 ms | p99 ms | ceiling req/s | share of ceiling | KB | SQL/req | page cache "
+        "| other work, CPUs | target |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|---|",
         *rows,
     ])
 
