@@ -370,7 +370,7 @@ def judge(run: Run, size: int) -> list[tuple[str, bool]]:
     if run.page in TARGET_PAGES:
         target = ANONYMOUS_SHARE if run.visitor == "anonymous" else SHOPPER_SHARE
         if run.share < target:
-            problems.append(f"{run.share:.0f} % < {target} %")
+            problems.append(f"{run.share:.1f} % < {target} %")
         if run.visitor == "anonymous" and run.p99_ms >= P99_MS:
             problems.append(f"p99 {run.p99_ms:.0f} ms ≥ {P99_MS} ms")
     if run.errors:
