@@ -165,6 +165,25 @@ class Server:
                 self.process.wait(timeout=10)
 
 
+@dataclass
+class OwnProcesses:
+    """This benchmark's processes: itself and wrk, the gunicorns and, on Postgres, the backends of its database."""
+
+    servers: list[Server]
+    database: str | None = None
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU seconds they have used so far."""
+        own = os.times()  # wrk's runs count among this process's children once they have ended
+        total = own.user + own.system + own.children_user + own.children_system
+        for server in self.servers:
+            total += process_cpu_seconds(server.process.pid, with_children=True)  # workers that have ended
+            total += sum(process_cpu_seconds(pid) for pid in server.worker_pids())
+        if self.database:
+            total += sum(process_cpu_seconds(pid) for pid in postgres_backends(self.database))
+        return total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
@@ -183,9 +202,10 @@ def main() -> int:
     started = time.monotonic()
     run_dir = Path(tempfile.mkdtemp(prefix="shop-speed-"))
     context = run_context(args, sizes, wrk_version)
-    if os.getloadavg()[0] >= 1:
-        context.append(f"- The machine is busy (load {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs): the figures "
-                       "will be lower and noisier than on an idle one.")
+    busy = other_work_now()
+    if busy >= 0.2:
+        context.append(f"- Other work was using {busy:.1f} of the {os.cpu_count()} CPUs as the run began: the figures "
+                       "will be lower and noisier than on an idle machine (see each row's other work).")
     print("\n".join(context), flush=True)
     sections: list[str] = []
     by_size: dict[int, list[Run]] = {}
@@ -260,7 +280,8 @@ def run_context(args, sizes: list[int], wrk_version: str) -> list[str]:
         "- SQL/req: statements per request in-process (test client, same database, settings and cookies; BEGIN "
         "left out), mean of 50 after a warm one; page cache: the X-Page-Cache header of those responses.",
         f"- Other work, CPUs: the CPU time processes other than this benchmark's (wrk, the two gunicorns, this "
-        f"script) used during the page's run, in CPUs of {os.cpu_count()}; a row measured while it was high is low.",
+        f"script, its database's Postgres backends) used during the page's run, in CPUs of {os.cpu_count()}; a row "
+        "measured while it was high is low.",
     ]
 
 
@@ -305,15 +326,16 @@ def measure_size(app: Flask, size: int, args, ceiling: Server, run_dir: Path):
                   for page in ("category", "search")}
         visitors = shoppers(base_url, paths["product"])
         shop.reset_peak_rss()
-        running = [shop, ceiling]
+        database = sa.engine.make_url(settings["DATABASE_URL"])
+        own = OwnProcesses([shop, ceiling], database.database if database.get_backend_name() == "postgresql" else None)
         groups = [[(page, visitor, paths[page]) for visitor in visitors] for page in PAGES]
         groups.append([("add to cart", visitor, "/cart/add") for visitor in visitors if visitor.add_to_cart])
-        ceilings = [measure(ceiling, "ceiling", Visitor("anonymous"), "/", args.duration, running)]
+        ceilings = [measure(ceiling, "ceiling", Visitor("anonymous"), "/", args.duration, own)]
         runs = []
         for group in groups:
-            page_runs = [measure(shop, page, visitor, path, args.duration, running) for page, visitor, path in group]
+            page_runs = [measure(shop, page, visitor, path, args.duration, own) for page, visitor, path in group]
             # Measured before and after each page, the ceiling is compared with runs made under the same load.
-            ceilings.append(measure(ceiling, "ceiling", Visitor("anonymous"), "/", args.duration, running))
+            ceilings.append(measure(ceiling, "ceiling", Visitor("anonymous"), "/", args.duration, own))
             for run in page_runs:
                 run.ceiling_rate = (ceilings[-2].requests_per_second + ceilings[-1].requests_per_second) / 2
             runs += page_runs
@@ -474,7 +496,7 @@ def cookie_header(browser: requests.Session) -> str:
     return "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
 
 
-def measure(server: Server, page: str, visitor: Visitor, path: str, duration: int, running: list[Server]) -> Run:
+def measure(server: Server, page: str, visitor: Visitor, path: str, duration: int, own: OwnProcesses) -> Run:
     """Warm the page with one request, then run wrk on it for `duration` seconds, noting what else used the CPUs."""
     posting = page == "add to cart"
     body = urllib.parse.urlencode(visitor.add_to_cart or {}) if posting else ""
@@ -488,10 +510,10 @@ def measure(server: Server, page: str, visitor: Visitor, path: str, duration: in
     env = {**os.environ, "WRK_METHOD": "POST" if posting else "GET", "WRK_BODY": body, "WRK_COOKIE": visitor.cookie}
     command = ["wrk", "--threads", str(WRK_THREADS), "--connections", str(WRK_CONNECTIONS),
                "--duration", f"{duration}s", "--timeout", "10s", "--script", str(WRK_SCRIPT), server.url + path]
-    machine_before, ours_before, started = *cpu_seconds(running), time.monotonic()
+    machine_before, ours_before, started = machine_cpu_seconds(), own.cpu_seconds(), time.monotonic()
     output = subprocess.run(command, env=env, capture_output=True, text=True, check=True).stdout
-    machine_after, ours_after = cpu_seconds(running)
-    others = (machine_after - machine_before - (ours_after - ours_before)) / (time.monotonic() - started)
+    ours = own.cpu_seconds() - ours_before
+    others = (machine_cpu_seconds() - machine_before - ours) / (time.monotonic() - started)
     result = json.loads(output.strip().splitlines()[-1])
     seconds = result["duration_us"] / 1e6
     run = Run(page=page, visitor=visitor.name, path=path, requests_per_second=result["requests"] / seconds,
@@ -504,17 +526,33 @@ def measure(server: Server, page: str, visitor: Visitor, path: str, duration: in
     return run
 
 
-def cpu_seconds(running: list[Server]) -> tuple[float, float]:
-    """Return the CPU seconds used so far by the whole machine and by this benchmark's own processes."""
+def postgres_backends(database: str) -> list[int]:
+    """Return the process ids of the Postgres backends connected to `database` on this machine."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            # A backend's title: "postgres: 15/main: user database 127.0.0.1(54321) idle".
+            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def machine_cpu_seconds() -> float:
+    """Return the CPU seconds every process on the machine has used so far."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = (
         int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
-    machine = (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
-    own = os.times()  # wrk's runs count among this process's children once they have ended
-    ours = own.user + own.system + own.children_user + own.children_system
-    for server in running:
-        ours += process_cpu_seconds(server.process.pid, with_children=True)  # workers that have ended
-        ours += sum(process_cpu_seconds(pid) for pid in server.worker_pids())
-    return machine, ours
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def other_work_now(seconds: float = 2.0) -> float:
+    """Return how many CPUs processes other than this one use, over a few seconds."""
+    own = OwnProcesses([])
+    machine_before, ours_before = machine_cpu_seconds(), own.cpu_seconds()
+    time.sleep(seconds)
+    return max((machine_cpu_seconds() - machine_before - (own.cpu_seconds() - ours_before)) / seconds, 0.0)
 
 
 def process_cpu_seconds(pid: int, with_children: bool = False) -> float:
